@@ -1,0 +1,48 @@
+import { BpfCompileError } from '../errors.js';
+import type { ResolvedHeaders } from '../resolve.js';
+
+const SAFE = /^[A-Za-z0-9_\-+=:,./@%]+$/;
+
+/** Quote one word for a POSIX shell (and so for `$(shell …)` in Makefiles). */
+export function shellQuote(word: string): string {
+  if (word !== '' && SAFE.test(word)) return word;
+  return `'${word.replace(/'/g, `'\\''`)}'`;
+}
+
+/** Human-readable report of resolved headers (`bpf-compile headers`). */
+export function formatHeaders(h: ResolvedHeaders): string {
+  const a = h.arch;
+  const headerRelease = h.utsRelease === undefined ? 'unknown' : h.utsRelease;
+  const lines = [
+    `source:        ${h.source} (${h.detail})`,
+    `release:       ${h.release} (headers: ${headerRelease}${h.version === undefined ? '' : `, version ${h.version}`})`,
+    `arch:          ${a.machine} (SRCARCH ${a.srcarch}, __TARGET_ARCH_${a.targetArch}, ${a.bpfTarget})`,
+    `source dir:    ${h.sourceDir}`,
+    `build dir:     ${h.buildDir}`,
+    `kconfig:       ${h.kconfigHeader}`,
+    'include dirs:',
+    ...h.includeDirs.map((d) => `  ${d}`),
+    'tried:',
+    ...formatTried(h.tried),
+    ...h.warnings.map((w) => `warning: ${w}`),
+  ];
+  return lines.join('\n');
+}
+
+function formatTried(tried: BpfCompileError['tried']): string[] {
+  const width = Math.max(0, ...tried.map((t) => t.what.length));
+  return tried.map((t) => `  ${t.what.padEnd(width)}  ${t.outcome}`);
+}
+
+/** An error for a person: one line, then the hint and what was tried. No stack unless `debug`. */
+export function formatError(err: BpfCompileError, debug: boolean): string {
+  const lines = [`bpf-compile: error: ${err.message}`];
+  if (err.tried.length > 0) lines.push('tried:', ...formatTried(err.tried));
+  if (err.hint !== undefined && err.hint !== '') lines.push(`hint: ${err.hint}`);
+  if (debug) {
+    lines.push(`code: ${err.code}`);
+    if (err.stack !== undefined) lines.push(err.stack);
+    if (err.cause !== undefined) lines.push(`cause: ${err.cause instanceof Error ? (err.cause.stack ?? err.cause.message) : String(err.cause)}`);
+  }
+  return lines.join('\n');
+}

@@ -1,0 +1,179 @@
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { BpfCompileError, ErrorCode, isBpfCompileError } from '../errors.js';
+import { resolveHeaders, type ResolveOptions, type ResolvedHeaders } from '../resolve.js';
+import { resolveTarget, type Target } from '../target.js';
+import { defaultCpu } from './cpu.js';
+import { buildKernelPlan, buildPlainPlan, type CompilePlan, type FlagInputs, type PipelineMode } from './flags.js';
+import { includeDirsFromFlags, unresolvedIncludes } from './includes.js';
+import { findLibbpfInclude } from './libbpf.js';
+import { runPlan, tempOutputPath } from './run.js';
+import { findToolchain, type Toolchain } from './toolchain.js';
+
+export type { CompilePlan, KernelPlan, PlainPlan, PipelineMode } from './flags.js';
+export type { Toolchain, ToolInfo } from './toolchain.js';
+
+/** `kernel`, `plain`, or `auto` (decide from the program and what is installed; see {@link planCompile}). */
+export type CompileMode = PipelineMode | 'auto';
+
+/** Options of {@link compile} and {@link planCompile}. Target and header options are those of `resolveHeaders()`. */
+export interface CompileOptions extends ResolveOptions {
+  /** The eBPF C file. */
+  source: string;
+  /** Where the object goes. Written atomically: it appears complete or not at all. */
+  output: string;
+  /** Pipeline. Default: `auto`. */
+  mode?: CompileMode;
+  /** `-mcpu` for the BPF backend. Default: the newest ISA the target release accepts (`v3` from 5.1). */
+  cpu?: string;
+  /** Dir holding `bpf/bpf_helpers.h`. Default: env `BPF_COMPILE_LIBBPF_INCLUDE`, else `/usr/include` or `/usr/local/include` under `root`. */
+  libbpfInclude?: string;
+  /** Extra clang arguments, after bpf-compile's own (so they override). */
+  extraArgs?: readonly string[];
+  /** clang to use (path or name). Default: `$CLANG`, `clang`, `clang-<N>`. */
+  clang?: string;
+  /** opt to use. Default: `$OPT`, else the one of clang's LLVM major. */
+  opt?: string;
+  /** llc to use. Default: `$LLC`, else the one of clang's LLVM major. */
+  llc?: string;
+  /** Headers already resolved (skips resolution in kernel mode). */
+  headers?: ResolvedHeaders;
+}
+
+/** A compile, planned: the decided mode and the exact argument lists. */
+export interface PlannedCompile {
+  readonly mode: PipelineMode;
+  /** Why this mode (for `auto`). */
+  readonly modeReason: string;
+  readonly plan: CompilePlan;
+  readonly toolchain: Toolchain;
+  /** Kernel headers used (kernel mode). */
+  readonly headers: ResolvedHeaders | undefined;
+  readonly target: Target;
+  /** Warnings from header resolution. */
+  readonly warnings: readonly string[];
+  /** The temporary path the tools write before the atomic rename. */
+  readonly tmpOutput: string;
+  /** The final output path (absolute). */
+  readonly output: string;
+}
+
+/** Result of {@link compile}. */
+export interface CompileResult extends PlannedCompile {
+  /** The compilers' stderr (warnings), untouched. */
+  readonly diagnostics: string;
+}
+
+interface ModeDecision {
+  readonly mode: PipelineMode;
+  readonly reason: string;
+  readonly headers: ResolvedHeaders | undefined;
+}
+
+/**
+ * The `auto` rule: kernel mode when kernel headers resolve for the target (they are a superset of uapi, so any
+ * program compiles against them); otherwise plain mode when every `#include` of the program is found among the
+ * user's `-I` dirs, the libbpf headers and clang's system dirs; otherwise the header resolution error, whose hint
+ * names the includes that need kernel headers.
+ */
+async function decideMode(options: CompileOptions, plainDirs: readonly string[], sourceText: string): Promise<ModeDecision> {
+  const requested = options.mode ?? 'auto';
+  if (requested === 'plain') return { mode: 'plain', reason: 'requested', headers: undefined };
+  if (requested === 'kernel') return { mode: 'kernel', reason: 'requested', headers: options.headers ?? (await resolveHeaders(options)) };
+  if (options.headers !== undefined) return { mode: 'kernel', reason: 'kernel headers given', headers: options.headers };
+  try {
+    const headers = await resolveHeaders(options);
+    return { mode: 'kernel', reason: `kernel headers found (${headers.source})`, headers };
+  } catch (err) {
+    if (!isBpfCompileError(err, ErrorCode.HEADERS_NOT_FOUND) || err.tried.some((t) => t.what === 'override' && !t.outcome.startsWith('not set'))) throw err;
+    const missing = await unresolvedIncludes(path.resolve(options.source), sourceText, plainDirs);
+    if (missing.length === 0) {
+      return { mode: 'plain', reason: 'no kernel headers found; every include is a uapi/libbpf/system header', headers: undefined };
+    }
+    const names = missing.map((m) => (m.angle ? `<${m.name}>` : `"${m.name}"`)).join(', ');
+    throw new BpfCompileError(err.code, `${err.message}; the program includes ${names}, which only kernel headers provide`, {
+      tried: err.tried,
+      hint: err.hint,
+      details: { ...err.details, missingIncludes: missing.map((m) => m.name) },
+      cause: err,
+    });
+  }
+}
+
+/**
+ * Decide the mode, find the tools and build the argument lists, without running anything.
+ * @throws BpfCompileError `INPUT_UNREADABLE`, `HEADERS_NOT_FOUND`, `TOOLCHAIN_MISSING`, `TOOLCHAIN_MISMATCH`, `LIBBPF_NOT_FOUND`, …
+ */
+export async function planCompile(options: CompileOptions): Promise<PlannedCompile> {
+  const target = resolveTarget(options);
+  const source = path.resolve(options.source);
+  const output = path.resolve(options.output);
+  let sourceText: string;
+  try {
+    sourceText = await fs.readFile(source, 'utf8');
+  } catch (err) {
+    throw new BpfCompileError(ErrorCode.INPUT_UNREADABLE, `cannot read ${options.source}`, { cause: err, hint: 'check the path of the C file' });
+  }
+  const env = options.env ?? process.env;
+  const userFlags = options.extraArgs ?? [];
+  const libbpfExplicit = options.libbpfInclude ?? (env['BPF_COMPILE_LIBBPF_INCLUDE'] || undefined);
+  const [libbpfInclude, hostTools] = await Promise.all([
+    findLibbpfInclude(target.root, libbpfExplicit),
+    findToolchain({ clang: options.clang, backend: false, env }),
+  ]);
+  const plainDirs = [...includeDirsFromFlags(userFlags), libbpfInclude, ...hostTools.systemIncludeDirs];
+  const decision = await decideMode(options, plainDirs, sourceText);
+  const toolchain =
+    decision.mode === 'kernel' ? await findToolchain({ clang: options.clang, opt: options.opt, llc: options.llc, backend: true, env }) : hostTools;
+  const tmpOutput = tempOutputPath(output);
+  const inputs: FlagInputs = {
+    source,
+    output: tmpOutput,
+    arch: target.arch,
+    cpu: options.cpu ?? defaultCpu(target.release),
+    resourceDir: toolchain.resourceDir,
+    systemIncludeDirs: toolchain.systemIncludeDirs,
+    libbpfInclude,
+    userFlags,
+  };
+  const plan = decision.mode === 'kernel' && decision.headers !== undefined ? buildKernelPlan(inputs, decision.headers) : buildPlainPlan(inputs);
+  return {
+    mode: decision.mode,
+    modeReason: decision.reason,
+    plan,
+    toolchain,
+    headers: decision.headers,
+    target,
+    warnings: decision.headers?.warnings ?? [],
+    tmpOutput,
+    output,
+  };
+}
+
+/**
+ * Compile an eBPF C program to a BPF object with the right pipeline for its headers.
+ *
+ * - **kernel** mode (programs including kernel headers): clang with the target's host triple and the kernel
+ *   include order emits IR → `opt -O2` → `llc -march=bpfel|bpfeb -mcpu=…`.
+ * - **plain** mode (uapi + libbpf headers only): `clang -target bpfel|bpfeb`.
+ *
+ * The output is written atomically; a failed compile leaves no file and throws `COMPILE_FAILED` with the compiler's
+ * diagnostics in `details.diagnostics`.
+ */
+export async function compile(options: CompileOptions): Promise<CompileResult> {
+  const planned = await planCompile(options);
+  await fs.mkdir(path.dirname(planned.output), { recursive: true });
+  try {
+    const { diagnostics } = await runPlan(planned.plan, planned.toolchain, planned.tmpOutput, planned.output);
+    return { ...planned, diagnostics };
+  } catch (err) {
+    if (isBpfCompileError(err, ErrorCode.COMPILE_FAILED) && planned.mode === 'plain' && (options.mode ?? 'auto') === 'auto') {
+      throw new BpfCompileError(err.code, err.message, {
+        cause: err,
+        details: err.details,
+        hint: `compiled in plain mode because no kernel headers were found for ${planned.target.release}; if the program needs kernel headers, install them (bpf-compile headers --kernel-release ${planned.target.release} says what was tried)`,
+      });
+    }
+    throw err;
+  }
+}

@@ -1,0 +1,33 @@
+/**
+ * bpf-compile: find the right kernel headers for a target kernel and compile eBPF C programs with the right
+ * clang/LLVM pipeline.
+ *
+ * @example
+ * ```ts
+ * import { resolveHeaders, compile } from 'bpf-compile';
+ * const headers = await resolveHeaders({ kernelRelease: '6.1.0-56-amd64' });
+ * await compile({ source: 'probe.bpf.c', output: 'probe.bpf.o', headers });
+ * ```
+ * @packageDocumentation
+ */
+export { resolveHeaders, type ResolveOptions, type ResolvedHeaders } from './resolve.js';
+export {
+  compile,
+  planCompile,
+  type CompileMode,
+  type CompileOptions,
+  type CompileResult,
+  type PlannedCompile,
+  type CompilePlan,
+  type KernelPlan,
+  type PlainPlan,
+  type PipelineMode,
+  type Toolchain,
+  type ToolInfo,
+} from './compile/index.js';
+export { cflagsOf } from './compile/flags.js';
+export { findToolchain, type ToolchainOptions } from './compile/toolchain.js';
+export { ARCHES, lookupArch, hostArch, knownArchNames, type ArchInfo, type BpfTarget } from './arch.js';
+export { resolveTarget, type Target, type TargetOptions } from './target.js';
+export { HEADER_SOURCES, sourceNames, type HeaderSource, type KernelTree, type SourceContext, type SourceResult } from './sources/index.js';
+export { BpfCompileError, ErrorCode, isBpfCompileError, type TriedStep, type BpfCompileErrorOptions } from './errors.js';

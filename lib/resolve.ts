@@ -1,0 +1,153 @@
+import { BpfCompileError, ErrorCode, type TriedStep } from './errors.js';
+import type { ArchInfo } from './arch.js';
+import { resolveTarget, type TargetOptions } from './target.js';
+import { HEADER_SOURCES, sourceNames, type HeaderSource, type KernelTree, type SourceContext } from './sources/index.js';
+import { kconfigHeader, kernelIncludeDirs } from './sources/tree.js';
+import { readHeaderVersion } from './headers/version.js';
+import { headersInstallCommand } from './headers/packages.js';
+import { readOsRelease } from './system/os-release.js';
+
+/** Options of {@link resolveHeaders}. */
+export interface ResolveOptions extends TargetOptions {
+  /** Explicit kernel source tree. Beats every environment variable. */
+  kernelSource?: string;
+  /** Explicit kernel build (object) tree. Default: same as `kernelSource`. */
+  kernelBuild?: string;
+  /** Turn a release mismatch between headers and target into an error. Default: false (a warning). */
+  strict?: boolean;
+  /** Only try these sources, in the standard order (names: see {@link sourceNames}). Default: all. */
+  sources?: readonly string[];
+  /** Environment to read `BPF_KERNEL_SOURCE` & co. from. Default: `process.env`. */
+  env?: Readonly<Record<string, string | undefined>>;
+}
+
+/** Headers found for a target kernel. */
+export interface ResolvedHeaders {
+  /** What kind of headers these are: a kernel source/build tree pair. */
+  readonly kind: 'kernel-tree';
+  /** Name of the source that provided them (`override`, `modules`, …). */
+  readonly source: string;
+  /** Where exactly they came from (env variable, path). */
+  readonly detail: string;
+  /** The target kernel release. */
+  readonly release: string;
+  /** The target arch row. */
+  readonly arch: ArchInfo;
+  /** Source tree (`include/linux`, `arch/<a>/include`). */
+  readonly sourceDir: string;
+  /** Build tree (`include/generated`, `arch/<a>/include/generated`); may equal `sourceDir`. */
+  readonly buildDir: string;
+  /** `-I` dirs in kernel order. */
+  readonly includeDirs: readonly string[];
+  /** The header to `-include` first (`include/linux/kconfig.h`). */
+  readonly kconfigHeader: string;
+  /** `UTS_RELEASE` of the headers. */
+  readonly utsRelease: string | undefined;
+  /** `LINUX_VERSION_CODE` of the headers. */
+  readonly linuxVersionCode: number | undefined;
+  /** `a.b.c` of `LINUX_VERSION_CODE`. */
+  readonly version: string | undefined;
+  /** Non-fatal problems (release mismatch, unreadable version). */
+  readonly warnings: readonly string[];
+  /** Every source tried, in order, with its outcome. */
+  readonly tried: readonly TriedStep[];
+}
+
+function pickSources(names: readonly string[] | undefined): readonly HeaderSource[] {
+  if (names === undefined) return HEADER_SOURCES;
+  const unknown = names.filter((n) => !HEADER_SOURCES.some((s) => s.name === n));
+  if (unknown.length > 0) {
+    throw new BpfCompileError(ErrorCode.USAGE, `unknown header source: ${unknown.join(', ')}`, {
+      hint: `sources are: ${sourceNames().join(', ')}`,
+    });
+  }
+  return HEADER_SOURCES.filter((s) => names.includes(s.name));
+}
+
+/**
+ * Find kernel headers for the target kernel, trying each source in priority order
+ * (explicit override → `/lib/modules/<release>/{build,source}`).
+ *
+ * @returns the first usable tree, with its version and everything tried.
+ * @throws BpfCompileError `HEADERS_NOT_FOUND` (lists every source and why), `HEADERS_VERSION_MISMATCH` (strict),
+ *   `UNKNOWN_ARCH`, `USAGE`.
+ */
+export async function resolveHeaders(options: ResolveOptions = {}): Promise<ResolvedHeaders> {
+  const target = resolveTarget(options);
+  const ctx: SourceContext = {
+    target,
+    env: options.env ?? process.env,
+    kernelSource: options.kernelSource,
+    kernelBuild: options.kernelBuild,
+  };
+  const tried: TriedStep[] = [];
+  const hints: string[] = [];
+  for (const source of pickSources(options.sources)) {
+    const result = await source.find(ctx);
+    if (result.found) {
+      tried.push({ what: source.name, outcome: `found: ${result.detail}` });
+      return describe(source.name, result.detail, result.tree, target.release, target.arch, tried, options.strict ?? false);
+    }
+    tried.push({ what: source.name, outcome: result.reason });
+    if (result.hint !== undefined) hints.push(result.hint);
+    if (result.fatal === true) {
+      throw new BpfCompileError(ErrorCode.HEADERS_NOT_FOUND, `kernel headers named explicitly are unusable: ${result.reason}`, {
+        tried,
+        hint: hints.join('; '),
+      });
+    }
+  }
+  const install = headersInstallCommand(await readOsRelease(target.root), target.release);
+  hints.push(
+    install === undefined
+      ? `install the kernel headers package for ${target.release}, or point BPF_KERNEL_SOURCE at a configured tree`
+      : `install the headers: ${install} (or point BPF_KERNEL_SOURCE at a configured tree)`,
+  );
+  throw new BpfCompileError(ErrorCode.HEADERS_NOT_FOUND, `no kernel headers found for ${target.release} (${target.arch.machine})`, {
+    tried,
+    hint: hints.join('; '),
+    details: { release: target.release, arch: target.arch.machine },
+  });
+}
+
+async function describe(
+  source: string,
+  detail: string,
+  tree: KernelTree,
+  release: string,
+  arch: ArchInfo,
+  tried: TriedStep[],
+  strict: boolean,
+): Promise<ResolvedHeaders> {
+  const version = await readHeaderVersion(tree.buildDir === tree.sourceDir ? [tree.buildDir] : [tree.buildDir, tree.sourceDir]);
+  const warnings: string[] = [];
+  let mismatch: string | undefined;
+  if (version.utsRelease === undefined) mismatch = `cannot read UTS_RELEASE from include/generated/utsrelease.h in ${tree.buildDir}`;
+  else if (version.utsRelease !== release) mismatch = `headers are for ${version.utsRelease}, target kernel is ${release}`;
+  if (mismatch !== undefined) {
+    if (strict) {
+      throw new BpfCompileError(ErrorCode.HEADERS_VERSION_MISMATCH, mismatch, {
+        tried,
+        hint: `pass --kernel-release ${version.utsRelease ?? '<release>'} if these headers are the ones you want, or drop --strict`,
+        details: { headers: version.utsRelease, target: release, buildDir: tree.buildDir },
+      });
+    }
+    warnings.push(mismatch);
+  }
+  return {
+    kind: 'kernel-tree',
+    source,
+    detail,
+    release,
+    arch,
+    sourceDir: tree.sourceDir,
+    buildDir: tree.buildDir,
+    includeDirs: kernelIncludeDirs(tree, arch),
+    kconfigHeader: kconfigHeader(tree),
+    utsRelease: version.utsRelease,
+    linuxVersionCode: version.linuxVersionCode,
+    version: version.version,
+    warnings,
+    tried,
+  };
+}

@@ -1,0 +1,13 @@
+import type { HeaderSource } from './types.js';
+import { overrideSource } from './override.js';
+import { modulesSource } from './modules.js';
+
+export type { HeaderSource, KernelTree, SourceContext, SourceResult } from './types.js';
+
+/** Header sources in priority order. A new source is one module and one line here. */
+export const HEADER_SOURCES: readonly HeaderSource[] = [overrideSource, modulesSource];
+
+/** Names accepted by `--source` / option `sources`. */
+export function sourceNames(): string[] {
+  return HEADER_SOURCES.map((s) => s.name);
+}

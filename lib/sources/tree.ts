@@ -1,0 +1,107 @@
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { errnoCode } from '../errors.js';
+import type { ArchInfo } from '../arch.js';
+import type { KernelTree } from './types.js';
+
+/** Which tree a kernel include dir lives in. */
+type TreeRole = 'source' | 'build';
+
+/**
+ * The kernel include order (BCC and bpftrace agree): arch headers, generic headers, then uapi, each from the
+ * source tree before the build tree's generated counterpart. `{arch}` is the SRCARCH.
+ */
+export const KERNEL_INCLUDE_LAYOUT: ReadonlyArray<readonly [TreeRole, string]> = [
+  ['source', 'arch/{arch}/include'],
+  ['build', 'arch/{arch}/include/generated'],
+  ['source', 'include'],
+  ['build', 'include'],
+  ['source', 'arch/{arch}/include/uapi'],
+  ['build', 'arch/{arch}/include/generated/uapi'],
+  ['source', 'include/uapi'],
+  ['build', 'include/generated/uapi'],
+];
+
+/** The ordered `-I` dirs of a tree for an arch (duplicates dropped when source and build are one dir). */
+export function kernelIncludeDirs(tree: KernelTree, arch: ArchInfo): string[] {
+  const dirs: string[] = [];
+  for (const [role, rel] of KERNEL_INCLUDE_LAYOUT) {
+    const dir = path.join(role === 'source' ? tree.sourceDir : tree.buildDir, rel.replace('{arch}', arch.srcarch));
+    if (!dirs.includes(dir)) dirs.push(dir);
+  }
+  return dirs;
+}
+
+/** The `-include`d config header of a tree. */
+export function kconfigHeader(tree: KernelTree): string {
+  return path.join(tree.sourceDir, 'include/linux/kconfig.h');
+}
+
+/** Outcome of looking at a directory that should be a header tree. */
+export type DirState = { readonly ok: true; readonly dir: string } | { readonly ok: false; readonly reason: string };
+
+/** Follow symlinks to a directory; say precisely why not when it is missing, dangling, looping or not a dir. */
+export async function realDir(p: string): Promise<DirState> {
+  try {
+    const real = await fs.realpath(p);
+    const st = await fs.stat(real);
+    if (!st.isDirectory()) return { ok: false, reason: `${p} is not a directory` };
+    return { ok: true, dir: real };
+  } catch (err) {
+    const code = errnoCode(err);
+    if (code === 'ENOENT') {
+      const isLink = await fs.lstat(p).then((s) => s.isSymbolicLink(), () => false);
+      return { ok: false, reason: isLink ? `${p} is a dangling symlink` : `${p} does not exist` };
+    }
+    if (code === 'ELOOP') return { ok: false, reason: `${p} is a symlink loop` };
+    if (code === 'EACCES') return { ok: false, reason: `${p} is not readable (permission denied)` };
+    return { ok: false, reason: `${p}: ${code ?? String(err)}` };
+  }
+}
+
+async function isFile(p: string): Promise<boolean> {
+  try {
+    return (await fs.stat(p)).isFile();
+  } catch {
+    return false;
+  }
+}
+
+/** The files a pair must hold between them to count as a kernel header tree. */
+const REQUIRED = {
+  kconfig: 'include/linux/kconfig.h',
+  autoconf: 'include/generated/autoconf.h',
+} as const;
+
+/**
+ * Decide which of two candidate dirs is the source tree and which the build tree, and check that together they
+ * hold a usable tree for `arch`: `include/linux/kconfig.h`, `include/generated/autoconf.h` and
+ * `arch/<srcarch>/include`. Empty leftover dirs (a bare `include/uapi`, bcc #4213) fail here.
+ *
+ * @param a - first candidate (the one named "source", or the only one)
+ * @param b - second candidate (the one named "build"); may equal `a`
+ */
+export async function validateTreePair(
+  a: string,
+  b: string,
+  arch: ArchInfo,
+): Promise<{ ok: true; tree: KernelTree } | { ok: false; reason: string }> {
+  const candidates = a === b ? [a] : [a, b];
+  const has = async (rel: string): Promise<string | undefined> => {
+    for (const dir of candidates) if (await isFile(path.join(dir, rel))) return dir;
+    return undefined;
+  };
+  const [kconfigIn, autoconfIn] = await Promise.all([has(REQUIRED.kconfig), has(REQUIRED.autoconf)]);
+  const missing = [
+    ...(kconfigIn === undefined ? [REQUIRED.kconfig] : []),
+    ...(autoconfIn === undefined ? [REQUIRED.autoconf] : []),
+  ];
+  if (kconfigIn === undefined || autoconfIn === undefined) {
+    return { ok: false, reason: `no ${missing.join(' or ')} in ${candidates.join(' or ')}` };
+  }
+  const tree: KernelTree = { sourceDir: kconfigIn, buildDir: autoconfIn };
+  const archDir = path.join(tree.sourceDir, 'arch', arch.srcarch, 'include');
+  const archState = await realDir(archDir);
+  if (!archState.ok) return { ok: false, reason: `tree has no headers for arch ${arch.srcarch} (${archState.reason})` };
+  return { ok: true, tree };
+}
