@@ -37,6 +37,8 @@ export interface ToolchainOptions {
   backend: boolean;
   /** Environment (`PATH`, `CLANG`, `OPT`, `LLC`). Default: `process.env`. */
   env?: Readonly<Record<string, string | undefined>>;
+  /** Also look in `/usr/lib/llvm-<N>/bin` (Debian/Ubuntu's versioned installs). Default: true. */
+  llvmDirs?: boolean;
 }
 
 /** Oldest clang that compiles BPF programs with BTF and CO-RE relocations. */
@@ -67,11 +69,11 @@ export async function which(name: string, envPath: string | undefined): Promise<
 }
 
 /** Candidate names/paths for a tool, in the order they are tried. */
-function candidates(tool: 'clang' | 'opt' | 'llc', major?: number): string[] {
+function candidates(tool: 'clang' | 'opt' | 'llc', llvmDirs: boolean, major?: number): string[] {
   const majors = major === undefined ? VERSIONED_MAJORS : [major];
   return [
     ...(major === undefined ? [tool] : []),
-    ...majors.flatMap((m) => [`${tool}-${m}`, `/usr/lib/llvm-${m}/bin/${tool}`]),
+    ...majors.flatMap((m) => [`${tool}-${m}`, ...(llvmDirs ? [`/usr/lib/llvm-${m}/bin/${tool}`] : [])]),
   ];
 }
 
@@ -139,8 +141,8 @@ function probeLlvmTool(p: string): Promise<ToolInfo | undefined> {
   return memo;
 }
 
-async function findClang(explicit: string | undefined, envPath: string | undefined, tried: TriedStep[]): Promise<ClangFacts> {
-  const names = explicit !== undefined ? [explicit] : candidates('clang');
+async function findClang(explicit: string | undefined, envPath: string | undefined, llvmDirs: boolean, tried: TriedStep[]): Promise<ClangFacts> {
+  const names = explicit !== undefined ? [explicit] : candidates('clang', llvmDirs);
   for (const name of names) {
     const p = await which(name, envPath);
     if (p === undefined) {
@@ -172,9 +174,10 @@ async function findBackendTool(
   explicit: string | undefined,
   major: number,
   envPath: string | undefined,
+  llvmDirs: boolean,
   tried: TriedStep[],
 ): Promise<ToolInfo> {
-  const names = explicit !== undefined ? [explicit] : [tool, ...candidates(tool, major)];
+  const names = explicit !== undefined ? [explicit] : [tool, ...candidates(tool, llvmDirs, major)];
   const seenMajors: string[] = [];
   for (const name of names) {
     const p = await which(name, envPath);
@@ -209,11 +212,12 @@ async function findBackendTool(
 export async function findToolchain(options: ToolchainOptions): Promise<Toolchain> {
   const env = options.env ?? process.env;
   const tried: TriedStep[] = [];
-  const clang = await findClang(options.clang ?? env['CLANG'], env['PATH'], tried);
+  const llvmDirs = options.llvmDirs ?? true;
+  const clang = await findClang(options.clang ?? env['CLANG'], env['PATH'], llvmDirs, tried);
   const [opt, llc] = options.backend
     ? await Promise.all([
-        findBackendTool('opt', options.opt ?? env['OPT'], clang.tool.major, env['PATH'], tried),
-        findBackendTool('llc', options.llc ?? env['LLC'], clang.tool.major, env['PATH'], tried),
+        findBackendTool('opt', options.opt ?? env['OPT'], clang.tool.major, env['PATH'], llvmDirs, tried),
+        findBackendTool('llc', options.llc ?? env['LLC'], clang.tool.major, env['PATH'], llvmDirs, tried),
       ])
     : [undefined, undefined];
   return { clang: clang.tool, opt, llc, resourceDir: clang.resourceDir, systemIncludeDirs: clang.systemIncludeDirs };
