@@ -1,0 +1,114 @@
+/**
+ * The entry policy: which tar entries may be extracted, and their names normalised to
+ * relative component lists. Pure functions, no I/O. Everything refused raises
+ * `ARCHIVE_UNSAFE` naming the entry.
+ *
+ * Accepted: regular files (and `contiguous-file`, which GNU tar treats as regular), directories,
+ * and relative symlinks (whether they resolve inside the tree is checked once the whole tree is
+ * known, see `tree-writer.ts`). Refused: absolute names, `..` components, names with NUL,
+ * over-long names or components, too-deep names, hard links, devices, fifos and unknown types.
+ */
+import { BpfCompileError, ErrorCode } from '../errors.js';
+import type { ExtractLimits } from './limits.js';
+
+/** What to do with one tar entry. */
+export type EntryAction =
+  | { readonly kind: 'root' }
+  | { readonly kind: 'dir'; readonly parts: readonly string[] }
+  | { readonly kind: 'file'; readonly parts: readonly string[]; readonly size: number }
+  | { readonly kind: 'symlink'; readonly parts: readonly string[]; readonly target: string };
+
+/** The fields of a tar header the policy reads (a subset of tar-stream's `Header`). */
+export interface EntryHeader {
+  readonly name: string;
+  readonly type: string | null;
+  readonly size?: number;
+  readonly linkname?: string | null;
+}
+
+/** Raise `ARCHIVE_UNSAFE` for `entry`. */
+export function unsafe(entry: string, why: string, hint?: string): never {
+  throw new BpfCompileError(ErrorCode.ARCHIVE_UNSAFE, `refusing archive entry ${JSON.stringify(entry)}: ${why}`, {
+    hint: hint ?? 'The archive is not a plain kernel-headers archive; do not use it, or inspect it with `tar -tvf`.',
+    details: { entry, reason: why },
+  });
+}
+
+function checkPathText(entry: string, text: string, what: string, limits: ExtractLimits): void {
+  if (text.includes('\0')) unsafe(entry, `${what} contains a NUL byte`);
+  if (Buffer.byteLength(text) > limits.maxPathBytes) {
+    unsafe(entry, `${what} is longer than ${limits.maxPathBytes} bytes (limits.maxPathBytes)`);
+  }
+}
+
+/**
+ * Normalise an entry name (`./include/linux/a.h` → `['include','linux','a.h']`). `.` and empty
+ * components are dropped; the archive's own `./` yields `[]`.
+ */
+export function normalizeEntryName(name: string, limits: ExtractLimits): string[] {
+  checkPathText(name, name, 'name', limits);
+  if (name.startsWith('/')) unsafe(name, 'absolute path');
+  const parts: string[] = [];
+  for (const part of name.split('/')) {
+    if (part === '' || part === '.') continue;
+    if (part === '..') unsafe(name, "'..' path component");
+    if (Buffer.byteLength(part) > limits.maxComponentBytes) {
+      unsafe(name, `path component longer than ${limits.maxComponentBytes} bytes (limits.maxComponentBytes)`);
+    }
+    parts.push(part);
+  }
+  if (parts.length > limits.maxDepth) unsafe(name, `more than ${limits.maxDepth} path components (limits.maxDepth)`);
+  return parts;
+}
+
+/**
+ * Check a symlink target's text: relative, no NUL, not over-long, and lexically inside the tree
+ * from the link's directory. (The exact check, following other links, runs on the finished tree.)
+ */
+export function checkSymlinkTarget(entry: string, linkParts: readonly string[], target: string, limits: ExtractLimits): void {
+  if (target === '') unsafe(entry, 'symlink with an empty target');
+  checkPathText(entry, target, 'symlink target', limits);
+  if (target.startsWith('/')) unsafe(entry, `absolute symlink target ${JSON.stringify(target)}`);
+  let depth = linkParts.length - 1;
+  for (const part of target.split('/')) {
+    if (part === '' || part === '.') continue;
+    if (part === '..') depth--;
+    else depth++;
+    if (depth < 0) unsafe(entry, `symlink target ${JSON.stringify(target)} points outside the tree`);
+  }
+}
+
+/** Decide what to do with one entry, or raise `ARCHIVE_UNSAFE`. */
+export function classifyEntry(header: EntryHeader, limits: ExtractLimits): EntryAction {
+  const name = header.name;
+  switch (header.type) {
+    case 'directory': {
+      const parts = normalizeEntryName(name, limits);
+      return parts.length === 0 ? { kind: 'root' } : { kind: 'dir', parts };
+    }
+    case 'file':
+    case 'contiguous-file': {
+      const parts = normalizeEntryName(name, limits);
+      if (parts.length === 0) unsafe(name, 'a regular file named like the archive root');
+      const size = header.size ?? 0;
+      if (!Number.isSafeInteger(size) || size < 0) unsafe(name, `invalid size ${String(size)}`);
+      return { kind: 'file', parts, size };
+    }
+    case 'symlink': {
+      const parts = normalizeEntryName(name, limits);
+      if (parts.length === 0) unsafe(name, 'a symlink named like the archive root');
+      const target = header.linkname ?? '';
+      checkSymlinkTarget(name, parts, target, limits);
+      return { kind: 'symlink', parts, target };
+    }
+    case 'link':
+      return unsafe(name, `hard link (to ${JSON.stringify(header.linkname ?? '')})`);
+    case 'character-device':
+    case 'block-device':
+      return unsafe(name, 'device node');
+    case 'fifo':
+      return unsafe(name, 'fifo');
+    default:
+      return unsafe(name, `unsupported entry type ${JSON.stringify(header.type)}`);
+  }
+}
