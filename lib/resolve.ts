@@ -1,7 +1,8 @@
 import { BpfCompileError, ErrorCode, type TriedStep } from './errors.js';
 import type { ArchInfo } from './arch.js';
 import { resolveTarget, type TargetOptions } from './target.js';
-import { HEADER_SOURCES, sourceNames, type HeaderSource, type KernelTree, type SourceContext } from './sources/index.js';
+import { HEADER_SOURCES, sourceNames, type HeaderSource, type KernelTree, type SourceContext, type SourceProgress } from './sources/index.js';
+import type { LoadModulePolicy } from './kmod/load.js';
 import { kconfigHeader, kernelIncludeDirs } from './sources/tree.js';
 import { readHeaderVersion } from './headers/version.js';
 import { headersInstallCommand } from './headers/packages.js';
@@ -19,6 +20,14 @@ export interface ResolveOptions extends TargetOptions {
   sources?: readonly string[];
   /** Environment to read `BPF_KERNEL_SOURCE` & co. from. Default: `process.env`. */
   env?: Readonly<Record<string, string | undefined>>;
+  /** An explicit kheaders archive (`kheaders.tar.xz`) or `kheaders.ko[.xz|.gz]`, e.g. pulled from a device. */
+  kheaders?: string;
+  /** May the `kheaders` module be loaded for the running kernel? `auto` (default): only when root. */
+  loadModule?: LoadModulePolicy;
+  /** Cache directory. Default: `BPF_COMPILE_CACHE_DIR`, else `/var/cache/bpf-compile` for root, else the user cache dir. */
+  cacheDir?: string;
+  /** Progress of long steps (a cold archive extraction). */
+  onProgress?: (progress: SourceProgress) => void;
 }
 
 /** Headers found for a target kernel. */
@@ -66,7 +75,7 @@ function pickSources(names: readonly string[] | undefined): readonly HeaderSourc
 
 /**
  * Find kernel headers for the target kernel, trying each source in priority order
- * (explicit override → `/lib/modules/<release>/{build,source}`).
+ * (explicit override → `/lib/modules/<release>/{build,source}` → the in-kernel archive, extracted into the cache).
  *
  * @returns the first usable tree, with its version and everything tried.
  * @throws BpfCompileError `HEADERS_NOT_FOUND` (lists every source and why), `HEADERS_VERSION_MISMATCH` (strict),
@@ -79,6 +88,10 @@ export async function resolveHeaders(options: ResolveOptions = {}): Promise<Reso
     env: options.env ?? process.env,
     kernelSource: options.kernelSource,
     kernelBuild: options.kernelBuild,
+    kheadersFile: options.kheaders,
+    loadModule: options.loadModule ?? 'auto',
+    cacheDir: options.cacheDir,
+    onProgress: options.onProgress,
   };
   const tried: TriedStep[] = [];
   const hints: string[] = [];
@@ -86,10 +99,15 @@ export async function resolveHeaders(options: ResolveOptions = {}): Promise<Reso
     const result = await source.find(ctx);
     if (result.found) {
       tried.push({ what: source.name, outcome: `found: ${result.detail}` });
-      return describe(source.name, result.detail, result.tree, target.release, target.arch, tried, options.strict ?? false);
+      const described = await describe(source.name, result.detail, result.tree, target.release, target.arch, tried, options.strict ?? false);
+      return result.notes === undefined || result.notes.length === 0 ? described : { ...described, warnings: [...described.warnings, ...result.notes] };
     }
     tried.push({ what: source.name, outcome: result.reason });
     if (result.hint !== undefined) hints.push(result.hint);
+    if (result.fatal === true && result.error !== undefined) {
+      const e = result.error;
+      throw new BpfCompileError(e.code, `${source.name}: ${e.message}`, { tried, hint: e.hint, details: e.details, cause: e });
+    }
     if (result.fatal === true) {
       throw new BpfCompileError(ErrorCode.HEADERS_NOT_FOUND, `kernel headers named explicitly are unusable: ${result.reason}`, {
         tried,

@@ -46,3 +46,15 @@ export function formatError(err: BpfCompileError, debug: boolean): string {
   }
   return lines.join('\n');
 }
+
+/**
+ * `KEY=value` lines (values shell-quoted) that point BCC and bpftrace at these headers:
+ * `eval "$(bpf-compile headers --env)"`, or `env $(bpf-compile headers --env) tool …` for simple paths.
+ */
+export function formatEnv(h: ResolvedHeaders): string {
+  return [
+    `BCC_KERNEL_SOURCE=${shellQuote(h.sourceDir)}`,
+    `BPFTRACE_KERNEL_SOURCE=${shellQuote(h.sourceDir)}`,
+    `BPFTRACE_KERNEL_BUILD=${shellQuote(h.buildDir)}`,
+  ].join('\n') + '\n';
+}

@@ -6,10 +6,17 @@ import { BpfCompileError, ErrorCode } from '../errors.js';
 import { resolveHeaders, type ResolveOptions } from '../resolve.js';
 import { packageInfo } from '../system/package-info.js';
 import { EXIT, EXIT_BY_ERROR, EXIT_HELP } from './exit-codes.js';
-import { formatError, formatHeaders, shellQuote } from './format.js';
+import { formatEnv, formatError, formatHeaders, shellQuote } from './format.js';
+import { progressBar, type ProgressStream } from './progress.js';
+import { formatBytes, parseDuration, parseSize } from './units.js';
+import { cachePath, clear, listEntries, prune, type CacheRef, type PruneOptions, type PruneResult } from '../cache/index.js';
+import type { LoadModulePolicy } from '../kmod/load.js';
 
 /** Options every command that targets a kernel takes. */
 interface TargetFlags {
+  kheaders?: string;
+  loadModule?: LoadModulePolicy;
+  cacheDir?: string;
   kernelRelease?: string;
   arch?: string;
   root?: string;
@@ -36,6 +43,8 @@ interface GlobalFlags {
 export interface CliIo {
   stdout: (text: string) => void;
   stderr: (text: string) => void;
+  /** Where progress bars go (a TTY shows them). Default: `process.stderr`. */
+  progress?: ProgressStream;
 }
 
 const defaultIo: CliIo = {
@@ -50,7 +59,10 @@ function addTargetOptions(cmd: Command): Command {
     .option('--root <dir>', 'look up /lib/modules, /sys, /proc, /usr/include under DIR (default: /)')
     .option('--kernel-source <dir>', 'use this kernel source tree (beats BPF_KERNEL_SOURCE, BCC_KERNEL_SOURCE)')
     .option('--kernel-build <dir>', 'use this kernel build tree (default: the source tree)')
-    .option('--strict', 'fail when the headers are for another release than the target');
+    .option('--strict', 'fail when the headers are for another release than the target')
+    .option('--kheaders <file>', 'use this kernel headers archive (kheaders.tar.xz) or kheaders.ko module file')
+    .addOption(new Option('--load-module <policy>', 'load the kheaders module for the running kernel when needed (auto: only as root)').choices(['auto', 'never', 'always']).default('auto'))
+    .option('--cache-dir <dir>', 'cache directory (default: $BPF_COMPILE_CACHE_DIR, /var/cache/bpf-compile for root, else ~/.cache/bpf-compile)');
 }
 
 function addCompileOptions(cmd: Command): Command {
@@ -63,8 +75,12 @@ function addCompileOptions(cmd: Command): Command {
     .option('--llc <path>', 'llc to use (default: $LLC, else the one matching clang)');
 }
 
-function resolveOptionsOf(f: TargetFlags): ResolveOptions {
+function resolveOptionsOf(f: TargetFlags, onProgress?: ResolveOptions['onProgress']): ResolveOptions {
   return {
+    kheaders: f.kheaders,
+    loadModule: f.loadModule,
+    cacheDir: f.cacheDir,
+    onProgress,
     kernelRelease: f.kernelRelease,
     arch: f.arch,
     root: f.root,
@@ -74,8 +90,8 @@ function resolveOptionsOf(f: TargetFlags): ResolveOptions {
   };
 }
 
-function compileOptionsOf(f: CompileFlags, source: string, output: string, extraArgs: readonly string[]): CompileOptions {
-  return { ...resolveOptionsOf(f), source, output, mode: f.mode, cpu: f.cpu, libbpfInclude: f.libbpfInclude, clang: f.clang, opt: f.opt, llc: f.llc, extraArgs };
+function compileOptionsOf(f: CompileFlags, source: string, output: string, extraArgs: readonly string[], onProgress?: ResolveOptions['onProgress']): CompileOptions {
+  return { ...resolveOptionsOf(f, onProgress), source, output, mode: f.mode, cpu: f.cpu, libbpfInclude: f.libbpfInclude, clang: f.clang, opt: f.opt, llc: f.llc, extraArgs };
 }
 
 /** Build the command tree. Actions write through `io`. */
@@ -84,6 +100,18 @@ export function buildProgram(io: CliIo = defaultIo): Command {
   const globals = (): GlobalFlags => program.opts<GlobalFlags>();
   const warn = (warnings: readonly string[]): void => {
     if (globals().quiet !== true) for (const w of warnings) io.stderr(`bpf-compile: warning: ${w}\n`);
+  };
+  /** A progress bar on stderr for cold extractions (silent when not a TTY or with --quiet). */
+  const withProgress = async <T>(fn: (onProgress: ResolveOptions['onProgress']) => Promise<T>): Promise<T> => {
+    let bar: ReturnType<typeof progressBar> | undefined;
+    try {
+      return await fn((p) => {
+        bar ??= progressBar(p.what, io.progress ?? process.stderr, globals().quiet === true);
+        bar.update({ done: p.done, total: p.total });
+      });
+    } finally {
+      bar?.finish();
+    }
   };
 
   program
@@ -100,11 +128,15 @@ export function buildProgram(io: CliIo = defaultIo): Command {
     program
       .command('headers')
       .description('find kernel headers for the target kernel and show where they came from and what was tried')
-      .option('--json', 'print the result as JSON'),
-  ).action(async (flags: TargetFlags & { json?: boolean }) => {
-    const headers = await resolveHeaders(resolveOptionsOf(flags));
+      .option('--json', 'print the result as JSON')
+      .option('--env', 'print BCC_KERNEL_SOURCE=… and BPFTRACE_KERNEL_SOURCE/BUILD=… lines, so BCC and bpftrace use these headers'),
+  ).action(async (flags: TargetFlags & { json?: boolean; env?: boolean }) => {
+    const headers = await withProgress((onProgress) => resolveHeaders(resolveOptionsOf(flags, onProgress)));
     if (flags.json === true) io.stdout(`${JSON.stringify(headers, null, 2)}\n`);
-    else io.stdout(`${formatHeaders(headers)}\n`);
+    else if (flags.env === true) {
+      warn(headers.warnings);
+      io.stdout(formatEnv(headers));
+    } else io.stdout(`${formatHeaders(headers)}\n`);
   });
 
   addCompileOptions(
@@ -115,7 +147,7 @@ export function buildProgram(io: CliIo = defaultIo): Command {
       .argument('[source]', 'a C file to decide --mode auto by (default: kernel mode when headers are found, else plain)')
       .argument('[clangArgs...]', 'extra clang arguments, after --'),
   ).action(async (source: string | undefined, clangArgs: string[], flags: CompileFlags & { json?: boolean }) => {
-    const planned = await planCompile(compileOptionsOf(flags, source ?? '/dev/null', 'out.o', clangArgs));
+    const planned = await withProgress((onProgress) => planCompile(compileOptionsOf(flags, source ?? '/dev/null', 'out.o', clangArgs, onProgress)));
     warn(planned.warnings);
     const cflags = cflagsOf(planned.plan);
     io.stdout(flags.json === true ? `${JSON.stringify(cflags)}\n` : `${cflags.map(shellQuote).join(' ')}\n`);
@@ -131,12 +163,14 @@ export function buildProgram(io: CliIo = defaultIo): Command {
       .option('--json', 'print a JSON summary (mode, output, headers, command lines) on stdout')
       .addHelpText('after', '\nExample:\n  bpf-compile compile probe.bpf.c -o probe.bpf.o --kernel-release 6.1.0-56-amd64 -- -DDEBUG=1'),
   ).action(async (source: string, clangArgs: string[], flags: CompileFlags & { output: string; json?: boolean }) => {
-    const opts = compileOptionsOf(flags, source, flags.output, clangArgs);
-    if (globals().debug === true) {
-      const p = await planCompile(opts);
-      io.stderr(`bpf-compile: mode ${p.mode} (${p.modeReason})\n${JSON.stringify(p.plan, null, 2)}\n`);
-    }
-    const result = await compile(opts);
+    const result = await withProgress(async (onProgress) => {
+      const opts = compileOptionsOf(flags, source, flags.output, clangArgs, onProgress);
+      if (globals().debug === true) {
+        const p = await planCompile(opts);
+        io.stderr(`bpf-compile: mode ${p.mode} (${p.modeReason})\n${JSON.stringify(p.plan, null, 2)}\n`);
+      }
+      return compile(opts);
+    });
     if (result.diagnostics !== '') io.stderr(result.diagnostics.endsWith('\n') ? result.diagnostics : `${result.diagnostics}\n`);
     warn(result.warnings);
     if (flags.json === true) {
@@ -144,7 +178,66 @@ export function buildProgram(io: CliIo = defaultIo): Command {
     }
   });
 
+  addCacheCommand(program, io);
   return program;
+}
+
+function addCacheCommand(program: Command, io: CliIo): void {
+  const cache = program.command('cache').description('inspect and clean the cache of extracted headers (path, list, prune, clear)');
+  const ref = (f: { cacheDir?: string }): CacheRef => ({ cacheDir: f.cacheDir });
+  const printResult = (r: PruneResult, json: boolean | undefined): void => {
+    if (json === true) return io.stdout(`${JSON.stringify(r, null, 2)}\n`);
+    for (const e of r.removed) io.stdout(`removed ${e.namespace}/${e.key} (${formatBytes(e.bytes)})\n`);
+    for (const e of r.skippedInUse) io.stdout(`kept ${e.namespace}/${e.key}: in use\n`);
+    io.stdout(`${r.removed.length} removed, ${formatBytes(r.freedBytes)} freed, ${r.kept} kept${r.leftoversRemoved.length > 0 ? `, ${r.leftoversRemoved.length} leftovers cleaned` : ''}\n`);
+  };
+  cache
+    .command('path')
+    .description('print the cache directory')
+    .option('--cache-dir <dir>', 'cache directory')
+    .option('--json', 'print as JSON')
+    .action((f: { cacheDir?: string; json?: boolean }) => {
+      const p = cachePath(ref(f));
+      io.stdout(f.json === true ? `${JSON.stringify(p)}\n` : `${p.path}\n`);
+    });
+  cache
+    .command('list')
+    .description('list cache entries')
+    .option('--cache-dir <dir>', 'cache directory')
+    .option('--json', 'print as JSON')
+    .action((f: { cacheDir?: string; json?: boolean }) => {
+      const entries = listEntries(ref(f));
+      if (f.json === true) return io.stdout(`${JSON.stringify(entries, null, 2)}\n`);
+      for (const e of entries) {
+        io.stdout(`${e.namespace}/${e.key}  ${e.release ?? '-'}  ${e.files} files  ${formatBytes(e.bytes)}  used ${e.lastUsedAt}${e.inUse ? '  (in use)' : ''}\n`);
+      }
+      io.stdout(`${entries.length} entries, ${formatBytes(entries.reduce((n, e) => n + e.bytes, 0))}\n`);
+    });
+  cache
+    .command('prune')
+    .description('remove entries unused for a while or beyond a total size (never one in use)')
+    .option('--cache-dir <dir>', 'cache directory')
+    .option('--older-than <duration>', 'remove entries unused for this long (e.g. 30d, 12h)')
+    .option('--max-size <size>', 'then remove least recently used entries until the cache is at most this big (e.g. 500M)')
+    .option('--dry-run', 'only say what would be removed')
+    .option('--json', 'print as JSON')
+    .action(async (f: { cacheDir?: string; olderThan?: string; maxSize?: string; dryRun?: boolean; json?: boolean }) => {
+      if (f.olderThan === undefined && f.maxSize === undefined) {
+        throw new BpfCompileError(ErrorCode.USAGE, 'cache prune needs --older-than or --max-size', { hint: 'e.g. bpf-compile cache prune --older-than 30d' });
+      }
+      const options: PruneOptions = {
+        ...(f.olderThan === undefined ? {} : { olderThan: parseDuration(f.olderThan) }),
+        ...(f.maxSize === undefined ? {} : { maxBytes: parseSize(f.maxSize) }),
+        dryRun: f.dryRun === true,
+      };
+      printResult(await prune(ref(f), options), f.json);
+    });
+  cache
+    .command('clear')
+    .description('remove every entry not in use')
+    .option('--cache-dir <dir>', 'cache directory')
+    .option('--json', 'print as JSON')
+    .action(async (f: { cacheDir?: string; json?: boolean }) => printResult(await clear(ref(f)), f.json));
 }
 
 /** Run the CLI; resolves to the exit code (never throws). */

@@ -3,7 +3,10 @@ import path from 'node:path';
 import { BpfCompileError, ErrorCode } from '../errors.js';
 import { underRoot } from '../system/root.js';
 
-/** System dirs that may hold libbpf's `bpf/` headers, in search order (looked up under `--root`). */
+/**
+ * System dirs that may hold libbpf's `bpf/` headers, in search order: under `--root` first, then (when a root is
+ * set) on this machine — the headers are arch-independent build-time files, often absent from a target image.
+ */
 export const LIBBPF_SEARCH_DIRS: readonly string[] = ['/usr/include', '/usr/local/include'];
 
 /**
@@ -12,7 +15,10 @@ export const LIBBPF_SEARCH_DIRS: readonly string[] = ['/usr/include', '/usr/loca
  * @throws BpfCompileError `LIBBPF_NOT_FOUND` with what to install.
  */
 export async function findLibbpfInclude(root: string, explicit: string | undefined): Promise<string> {
-  const dirs = explicit !== undefined ? [path.resolve(explicit)] : LIBBPF_SEARCH_DIRS.map((d) => underRoot(root, d));
+  const dirs =
+    explicit !== undefined
+      ? [path.resolve(explicit)]
+      : [...new Set([...LIBBPF_SEARCH_DIRS.map((d) => underRoot(root, d)), ...LIBBPF_SEARCH_DIRS])];
   for (const dir of dirs) {
     try {
       await fs.access(path.join(dir, 'bpf', 'bpf_helpers.h'));

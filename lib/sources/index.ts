@@ -1,11 +1,12 @@
 import type { HeaderSource } from './types.js';
 import { overrideSource } from './override.js';
 import { modulesSource } from './modules.js';
+import { kheadersSource } from './kheaders.js';
 
-export type { HeaderSource, KernelTree, SourceContext, SourceResult } from './types.js';
+export type { HeaderSource, KernelTree, SourceContext, SourceProgress, SourceResult } from './types.js';
 
 /** Header sources in priority order. A new source is one module and one line here. */
-export const HEADER_SOURCES: readonly HeaderSource[] = [overrideSource, modulesSource];
+export const HEADER_SOURCES: readonly HeaderSource[] = [overrideSource, modulesSource, kheadersSource];
 
 /** Names accepted by `--source` / option `sources`. */
 export function sourceNames(): string[] {

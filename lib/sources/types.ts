@@ -1,3 +1,5 @@
+import type { BpfCompileError } from '../errors.js';
+import type { LoadModulePolicy } from '../kmod/load.js';
 import type { Target } from '../target.js';
 
 /** A kernel header tree as the compiler sees it: a source tree and an object (build) tree, possibly the same dir. */
@@ -10,7 +12,14 @@ export interface KernelTree {
 
 /** What a header source answers. */
 export type SourceResult =
-  | { readonly found: true; readonly tree: KernelTree; readonly detail: string }
+  | {
+      readonly found: true;
+      readonly tree: KernelTree;
+      /** Where exactly (a path, an env variable, a cache entry). */
+      readonly detail: string;
+      /** Things worth telling the user that do not stop the source (e.g. a module left loaded). */
+      readonly notes?: readonly string[];
+    }
   | {
       readonly found: false;
       /** Why this source does not apply, in a few words the user can act on. */
@@ -19,7 +28,19 @@ export type SourceResult =
       readonly fatal?: boolean;
       /** What the user could do to make this source work. */
       readonly hint?: string;
+      /** With `fatal`: the typed error to raise (a hostile archive keeps its `ARCHIVE_UNSAFE` code). */
+      readonly error?: BpfCompileError;
     };
+
+/** Progress of a long step inside a source (bytes of an archive decoded, downloaded, …). */
+export interface SourceProgress {
+  /** The source reporting (`kheaders`, …). */
+  readonly source: string;
+  /** What is happening (`extracting /sys/kernel/kheaders.tar.xz`). */
+  readonly what: string;
+  readonly done: number;
+  readonly total: number | undefined;
+}
 
 /** Everything a source may consult. Built once per `resolveHeaders()` call. */
 export interface SourceContext {
@@ -30,11 +51,19 @@ export interface SourceContext {
   readonly kernelSource: string | undefined;
   /** Explicit build tree (option `kernelBuild`). */
   readonly kernelBuild: string | undefined;
+  /** Explicit kheaders archive or `kheaders.ko` file (option `kheaders`). */
+  readonly kheadersFile: string | undefined;
+  /** Whether the `kheaders` module may be loaded. */
+  readonly loadModule: LoadModulePolicy;
+  /** Cache directory override (option `cacheDir`; else `BPF_COMPILE_CACHE_DIR`, else the default). */
+  readonly cacheDir: string | undefined;
+  /** Progress callback for long steps. */
+  readonly onProgress: ((p: SourceProgress) => void) | undefined;
 }
 
 /** One place kernel headers can come from. Sources are tried in priority order; see `sources/index.ts`. */
 export interface HeaderSource {
-  /** Stable name shown in `tried` and accepted by `--source`. */
+  /** Stable name shown in `tried` and accepted by option `sources`. */
   readonly name: string;
   /** One line for `--help` and reports. */
   readonly description: string;

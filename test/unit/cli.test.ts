@@ -59,7 +59,7 @@ test('headers on a fake Debian root, human and JSON', async () => {
   assert.equal(parsed.source, 'modules');
   assert.equal(parsed.utsRelease, REL);
   assert.equal(parsed.arch.srcarch, 'x86');
-  assert.equal(parsed.tried.length, 2);
+  assert.deepEqual(parsed.tried.map((t: unknown) => (t as { what: string }).what), ['override', 'modules']);
 });
 
 test('headers not found exits 3 with what was tried and a hint', async () => {
@@ -88,4 +88,35 @@ test('an unreadable source file exits 5', async () => {
   const r = await run('compile', path.join(tmp.dir, 'missing.c'), '-o', path.join(tmp.dir, 'x.o'), '--mode', 'plain');
   assert.equal(r.code, EXIT.OTHER);
   assert.match(r.err, /cannot read/);
+});
+
+test('cache path, list, prune and clear on a private cache dir', async () => {
+  const cacheDir = path.join(tmp.dir, 'cache');
+  const p = await run('cache', 'path', '--cache-dir', cacheDir);
+  assert.equal(p.code, EXIT.OK, p.err);
+  assert.equal(p.out, `${cacheDir}\n`);
+  const l = await run('cache', 'list', '--cache-dir', cacheDir, '--json');
+  assert.equal(l.code, EXIT.OK, l.err);
+  assert.deepEqual(JSON.parse(l.out), []);
+  const pr = await run('cache', 'prune', '--cache-dir', cacheDir, '--older-than', '30d', '--json');
+  assert.equal(pr.code, EXIT.OK, pr.err);
+  assert.deepEqual((JSON.parse(pr.out) as { removed: unknown[] }).removed, []);
+  const c = await run('cache', 'clear', '--cache-dir', cacheDir);
+  assert.equal(c.code, EXIT.OK, c.err);
+  assert.match(c.out, /0 removed/);
+  const bad = await run('cache', 'prune', '--cache-dir', cacheDir);
+  assert.equal(bad.code, EXIT.USAGE);
+  assert.match(bad.err, /--older-than or --max-size/);
+  const badSize = await run('cache', 'prune', '--cache-dir', cacheDir, '--max-size', 'lots');
+  assert.equal(badSize.code, EXIT.USAGE);
+});
+
+test('an unsafe cache dir is refused with exit 5 and a hint', async () => {
+  const cacheDir = path.join(tmp.dir, 'open-cache');
+  await fs.mkdir(cacheDir, { mode: 0o777 });
+  await fs.chmod(cacheDir, 0o777);
+  const r = await run('cache', 'list', '--cache-dir', cacheDir);
+  assert.equal(r.code, EXIT.OTHER);
+  assert.match(r.err, /refusing to use the cache/);
+  assert.match(r.err, /^hint: /m);
 });
