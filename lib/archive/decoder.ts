@@ -15,8 +15,16 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Readable, Writable } from 'node:stream';
-import lzma from 'lzma-native';
+import { createRequire } from 'node:module';
+import type lzmaModule from 'lzma-native';
 import { BpfCompileError, ErrorCode } from '../errors.js';
+
+/** `lzma-native`, loaded on first use: commands that never reach this code (a warm resolve) do not pay for loading it. */
+let lzmaLoaded: typeof lzmaModule | undefined;
+function lzmaLib(): typeof lzmaModule {
+  lzmaLoaded ??= createRequire(import.meta.url)('lzma-native') as typeof lzmaModule;
+  return lzmaLoaded;
+}
 
 /** Which decoder to use. `auto` = `xz` when found on PATH, else `lzma-native`. */
 export type DecoderChoice = 'auto' | 'xz' | 'lzma-native';
@@ -105,7 +113,7 @@ function xzDecoder(xzPath: string, memlimit: number): Decoder {
 }
 
 function lzmaNativeDecoder(memlimit: number): Decoder {
-  const stream = lzma.createStream('streamDecoder', { memlimit, bufsize: 256 * 1024 });
+  const stream = lzmaLib().createStream('streamDecoder', { memlimit, bufsize: 256 * 1024 });
   let destroyed = false;
   const finished = new Promise<void>((resolve, reject) => {
     let ended = false;

@@ -15,7 +15,8 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { Transform, pipeline, type TransformCallback } from 'node:stream';
-import tar from 'tar-stream';
+import { createRequire } from 'node:module';
+import type tarModule from 'tar-stream';
 import { BpfCompileError, ErrorCode, isBpfCompileError } from '../errors.js';
 import { createDecoder, type DecoderChoice } from './decoder.js';
 import { resolveLimits, type ExtractLimits } from './limits.js';
@@ -23,6 +24,13 @@ import { classifyEntry } from './policy.js';
 import { readUtsRelease } from './release.js';
 import { openSource, type ArchiveSource } from './source.js';
 import { SafeTreeWriter, type OpenFile } from './tree-writer.js';
+
+/** `tar-stream`, loaded on first use: commands that never reach this code (a warm resolve) do not pay for loading it. */
+let tarLoaded: typeof tarModule | undefined;
+function tarLib(): typeof tarModule {
+  tarLoaded ??= createRequire(import.meta.url)('tar-stream') as typeof tarModule;
+  return tarLoaded;
+}
 
 /** Progress of an extraction, in compressed bytes. */
 export interface ExtractProgress {
@@ -131,7 +139,7 @@ export async function extractInto(source: ArchiveSource, dir: string, options: E
   // Generous buffering between the decoder and the writer: the xz child blocks as soon as its
   // 64 KiB pipe is full, so draining it into a few MiB here keeps decoding and writing in
   // parallel (measured: without it the main thread sat idle ~25% of the extraction).
-  const extract = tar.extract({ highWaterMark: PIPE_BUFFER });
+  const extract = tarLib().extract({ highWaterMark: PIPE_BUFFER });
   const hash = createHash('sha256');
   let bytesRead = 0;
   let tarBytes = 0;

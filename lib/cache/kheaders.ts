@@ -13,7 +13,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { Transform, type Readable, type TransformCallback } from 'node:stream';
-import { extractInto, type ExtractOptions, type ExtractProgress } from '../archive/extract.js';
+import type { ExtractOptions, ExtractProgress } from '../archive/extract.js';
 import { DEFAULT_LIMITS, type ExtractLimits } from '../archive/limits.js';
 import type { ArchiveSource } from '../archive/source.js';
 import { BpfCompileError, ErrorCode } from '../errors.js';
@@ -134,6 +134,8 @@ export async function extractArchiveToCache(archive: ArchiveSource, options: Ext
       ...(options.lock === undefined ? {} : { lock: options.lock }),
       ...(options.signal === undefined ? {} : { signal: options.signal }),
       build: async (dataDir, signal) => {
+        // loaded only for a cold extraction: a warm resolve never pays for the tar/xz machinery
+        const { extractInto } = await import('../archive/extract.js');
         const r = await extractInto(input, dataDir, {
           signal,
           ...(options.limits === undefined ? {} : { limits: options.limits }),

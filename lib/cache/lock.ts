@@ -20,9 +20,17 @@
  */
 import fs from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
-import lockfile from 'proper-lockfile';
+import { createRequire } from 'node:module';
+import type lockfileModule from 'proper-lockfile';
 import { BpfCompileError, ErrorCode, errnoCode } from '../errors.js';
 import { currentHolder, holderIsDead, readHolder } from './proc.js';
+
+/** `proper-lockfile`, loaded on first use: commands that never reach this code (a warm resolve) do not pay for loading it. */
+let lockfileLoaded: typeof lockfileModule | undefined;
+function lockfileLib(): typeof lockfileModule {
+  lockfileLoaded ??= createRequire(import.meta.url)('proper-lockfile') as typeof lockfileModule;
+  return lockfileLoaded;
+}
 
 /** Lock timing options. */
 export interface LockOptions {
@@ -103,7 +111,7 @@ export async function acquireLock(base: string, isDone: () => boolean, options: 
     options.signal?.throwIfAborted();
     if (isDone()) return 'done';
     try {
-      const release = await lockfile.lock(base, {
+      const release = await lockfileLib().lock(base, {
         lockfilePath: lockDir,
         realpath: false,
         stale: staleMs,

@@ -2,9 +2,6 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { extractArchiveToCache } from '../cache/kheaders.js';
 import { BpfCompileError, errnoCode } from '../errors.js';
-import { findKheadersModule } from '../kmod/find.js';
-import { readKheadersFromModuleFile, sniffKheadersFile } from '../kmod/kheaders-module.js';
-import { withKheadersModuleLoaded } from '../kmod/load.js';
 import { underRoot } from '../system/root.js';
 import type { HeaderSource, SourceContext, SourceResult } from './types.js';
 
@@ -48,6 +45,7 @@ async function fromExplicitFile(ctx: SourceContext, file: string): Promise<Sourc
   } catch (err) {
     return { found: false, fatal: true, reason: `--kheaders ${file}: ${errnoCode(err) ?? String(err)}`, hint: 'check the path of the archive or module' };
   }
+  const { readKheadersFromModuleFile, sniffKheadersFile } = await import('../kmod/kheaders-module.js');
   const kind = await sniffKheadersFile(head).catch(() => 'module' as const);
   if (kind === 'archive') return fromArchive(ctx, abs, abs);
   const archive = await readKheadersFromModuleFile(abs);
@@ -76,6 +74,12 @@ export const kheadersSource: HeaderSource = {
         if (await isReadableFile(file)) return await fromArchive(ctx, file, file);
       }
       const reasons = [`no ${KHEADERS_ARCHIVE_PATHS.join(' or ')}`];
+      // the module machinery is loaded only when no archive file is there
+      const [{ findKheadersModule }, { readKheadersFromModuleFile }, { withKheadersModuleLoaded }] = await Promise.all([
+        import('../kmod/find.js'),
+        import('../kmod/kheaders-module.js'),
+        import('../kmod/load.js'),
+      ]);
       const mod = await findKheadersModule(ctx.target.root, ctx.target.release);
       if ('path' in mod) {
         try {
