@@ -10,7 +10,7 @@
  * ```
  * @packageDocumentation
  */
-export { resolveHeaders, type ResolveOptions, type ResolvedHeaders } from './resolve.js';
+export { resolveHeaders, type ResolveOptions, type ResolvedHeaders, type ResolvedKernelTree, type ResolvedVmlinux } from './resolve.js';
 export {
   compile,
   planCompile,
@@ -29,5 +29,46 @@ export { cflagsOf } from './compile/flags.js';
 export { findToolchain, type ToolchainOptions } from './compile/toolchain.js';
 export { ARCHES, lookupArch, hostArch, knownArchNames, type ArchInfo, type BpfTarget } from './arch.js';
 export { resolveTarget, type Target, type TargetOptions } from './target.js';
-export { HEADER_SOURCES, sourceNames, type HeaderSource, type KernelTree, type SourceContext, type SourceResult } from './sources/index.js';
+export {
+  HEADER_SOURCES,
+  sourceNames,
+  type HeaderKind,
+  type HeaderSource,
+  type KernelTree,
+  type SourceContext,
+  type SourceProgress,
+  type SourceResult,
+  type VmlinuxHeader,
+} from './sources/index.js';
+export {
+  Btf,
+  parseBtf,
+  parseBtfAuto,
+  parseBtfFromElf,
+  loadBtfFile,
+  dumpCHeader,
+  generateVmlinuxHeader,
+  type DumpCHeaderOptions,
+  type GenerateVmlinuxHeaderOptions,
+  type MemberInfo,
+} from './btf/index.js';
+export { vmlinuxHeaderFromCache, type VmlinuxHeaderFromCache, type VmlinuxHeaderFromCacheOptions } from './btf/cache.js';
+export { extractBtfFromArchive } from './btf/btf-archive.js';
+export {
+  cachePath,
+  listEntries,
+  prune,
+  clear,
+  ensureEntry,
+  extractArchiveToCache,
+  openCache,
+  type Cache,
+  type CacheEntry,
+  type CacheRef,
+  type EntryInfo,
+  type PruneOptions,
+  type PruneResult,
+} from './cache/index.js';
+export { extractArchive, DEFAULT_LIMITS, type ExtractLimits, type ExtractOptions, type ExtractResult } from './archive/index.js';
+export { extractKheadersFromModule, sniffKheadersFile, type LoadModulePolicy } from './kmod/index.js';
 export { BpfCompileError, ErrorCode, isBpfCompileError, type TriedStep, type BpfCompileErrorOptions } from './errors.js';

@@ -1,7 +1,7 @@
 import { BpfCompileError, ErrorCode, type TriedStep } from './errors.js';
 import type { ArchInfo } from './arch.js';
 import { resolveTarget, type TargetOptions } from './target.js';
-import { HEADER_SOURCES, sourceNames, type HeaderSource, type KernelTree, type SourceContext, type SourceProgress } from './sources/index.js';
+import { HEADER_SOURCES, sourceNames, type HeaderKind, type HeaderSource, type KernelTree, type SourceContext, type SourceProgress, type VmlinuxHeader } from './sources/index.js';
 import type { LoadModulePolicy } from './kmod/load.js';
 import { kconfigHeader, kernelIncludeDirs } from './sources/tree.js';
 import { readHeaderVersion } from './headers/version.js';
@@ -28,20 +28,42 @@ export interface ResolveOptions extends TargetOptions {
   cacheDir?: string;
   /** Progress of long steps (a cold archive extraction). */
   onProgress?: (progress: SourceProgress) => void;
+  /** BTF to generate `vmlinux.h` from (raw BTF, an ELF with `.BTF`, or a btfhub `.btf.tar.xz`). Default: `/sys/kernel/btf/vmlinux`. */
+  btf?: string;
+  /** Module BTFs whose types are added to a generated `vmlinux.h` (names under `/sys/kernel/btf/`, or paths). */
+  btfModules?: readonly string[];
+  /** Only accept headers of this kind: a kernel tree (kernel mode) or a generated `vmlinux.h` (CO-RE). Default: either. */
+  kind?: HeaderKind;
 }
 
-/** Headers found for a target kernel. */
-export interface ResolvedHeaders {
-  /** What kind of headers these are: a kernel source/build tree pair. */
-  readonly kind: 'kernel-tree';
-  /** Name of the source that provided them (`override`, `modules`, …). */
+/** What every resolved header set says about itself. */
+interface ResolvedCommon {
+  /** Name of the source that provided them (`override`, `modules`, `kheaders`, `btf`). */
   readonly source: string;
-  /** Where exactly they came from (env variable, path). */
+  /** Where exactly they came from (env variable, path, cache entry). */
   readonly detail: string;
   /** The target kernel release. */
   readonly release: string;
   /** The target arch row. */
   readonly arch: ArchInfo;
+  /** Non-fatal problems (release mismatch, unreadable version). */
+  readonly warnings: readonly string[];
+  /** Every source tried, in order, with its outcome. */
+  readonly tried: readonly TriedStep[];
+}
+
+/** A `vmlinux.h` generated from BTF, for CO-RE programs (`compile --mode core`). */
+export interface ResolvedVmlinux extends ResolvedCommon, VmlinuxHeader {
+  readonly kind: 'vmlinux';
+}
+
+/** Headers found for a target kernel: a kernel tree, or (last resort, for CO-RE programs) a generated `vmlinux.h`. */
+export type ResolvedHeaders = ResolvedKernelTree | ResolvedVmlinux;
+
+/** A kernel source/build tree pair found for the target kernel. */
+export interface ResolvedKernelTree extends ResolvedCommon {
+  /** What kind of headers these are: a kernel source/build tree pair. */
+  readonly kind: 'kernel-tree';
   /** Source tree (`include/linux`, `arch/<a>/include`). */
   readonly sourceDir: string;
   /** Build tree (`include/generated`, `arch/<a>/include/generated`); may equal `sourceDir`. */
@@ -56,31 +78,32 @@ export interface ResolvedHeaders {
   readonly linuxVersionCode: number | undefined;
   /** `a.b.c` of `LINUX_VERSION_CODE`. */
   readonly version: string | undefined;
-  /** Non-fatal problems (release mismatch, unreadable version). */
-  readonly warnings: readonly string[];
-  /** Every source tried, in order, with its outcome. */
-  readonly tried: readonly TriedStep[];
 }
 
-function pickSources(names: readonly string[] | undefined): readonly HeaderSource[] {
-  if (names === undefined) return HEADER_SOURCES;
+function pickSources(names: readonly string[] | undefined, kind: HeaderKind | undefined): readonly HeaderSource[] {
+  const ofKind = HEADER_SOURCES.filter((s) => kind === undefined || s.kind === kind);
+  if (names === undefined) return ofKind;
   const unknown = names.filter((n) => !HEADER_SOURCES.some((s) => s.name === n));
   if (unknown.length > 0) {
     throw new BpfCompileError(ErrorCode.USAGE, `unknown header source: ${unknown.join(', ')}`, {
       hint: `sources are: ${sourceNames().join(', ')}`,
     });
   }
-  return HEADER_SOURCES.filter((s) => names.includes(s.name));
+  return ofKind.filter((s) => names.includes(s.name));
 }
 
 /**
- * Find kernel headers for the target kernel, trying each source in priority order
- * (explicit override → `/lib/modules/<release>/{build,source}` → the in-kernel archive, extracted into the cache).
+ * Find kernel headers for the target kernel, trying each source in priority order: explicit override →
+ * `/lib/modules/<release>/{build,source}` → the in-kernel archive (extracted into the cache) → a `vmlinux.h`
+ * generated from BTF. Pass `kind` to accept only kernel trees (kernel mode) or only `vmlinux.h` (CO-RE).
  *
- * @returns the first usable tree, with its version and everything tried.
+ * @returns the first usable headers, with their version and everything tried.
  * @throws BpfCompileError `HEADERS_NOT_FOUND` (lists every source and why), `HEADERS_VERSION_MISMATCH` (strict),
  *   `UNKNOWN_ARCH`, `USAGE`.
  */
+export async function resolveHeaders(options: ResolveOptions & { kind: 'kernel-tree' }): Promise<ResolvedKernelTree>;
+export async function resolveHeaders(options: ResolveOptions & { kind: 'vmlinux' }): Promise<ResolvedVmlinux>;
+export async function resolveHeaders(options?: ResolveOptions): Promise<ResolvedHeaders>;
 export async function resolveHeaders(options: ResolveOptions = {}): Promise<ResolvedHeaders> {
   const target = resolveTarget(options);
   const ctx: SourceContext = {
@@ -92,14 +115,20 @@ export async function resolveHeaders(options: ResolveOptions = {}): Promise<Reso
     loadModule: options.loadModule ?? 'auto',
     cacheDir: options.cacheDir,
     onProgress: options.onProgress,
+    btfFile: options.btf,
+    btfModules: options.btfModules ?? [],
   };
   const tried: TriedStep[] = [];
   const hints: string[] = [];
-  for (const source of pickSources(options.sources)) {
+  const strict = options.strict ?? false;
+  for (const source of pickSources(options.sources, options.kind)) {
     const result = await source.find(ctx);
     if (result.found) {
       tried.push({ what: source.name, outcome: `found: ${result.detail}` });
-      const described = await describe(source.name, result.detail, result.tree, target.release, target.arch, tried, options.strict ?? false);
+      const described =
+        result.kind === 'kernel-tree'
+          ? await describe(source.name, result.detail, result.tree, target.release, target.arch, tried, strict)
+          : describeVmlinux(source.name, result.detail, result.vmlinux, result.releaseMismatch, target.release, target.arch, tried, strict);
       return result.notes === undefined || result.notes.length === 0 ? described : { ...described, warnings: [...described.warnings, ...result.notes] };
     }
     tried.push({ what: source.name, outcome: result.reason });
@@ -121,7 +150,8 @@ export async function resolveHeaders(options: ResolveOptions = {}): Promise<Reso
       ? `install the kernel headers package for ${target.release}, or point BPF_KERNEL_SOURCE at a configured tree`
       : `install the headers: ${install} (or point BPF_KERNEL_SOURCE at a configured tree)`,
   );
-  throw new BpfCompileError(ErrorCode.HEADERS_NOT_FOUND, `no kernel headers found for ${target.release} (${target.arch.machine})`, {
+  const what = options.kind === 'vmlinux' ? 'no BTF to generate vmlinux.h from' : 'no kernel headers found';
+  throw new BpfCompileError(ErrorCode.HEADERS_NOT_FOUND, `${what} for ${target.release} (${target.arch.machine})`, {
     tried,
     hint: hints.join('; '),
     details: { release: target.release, arch: target.arch.machine },
@@ -136,7 +166,7 @@ async function describe(
   arch: ArchInfo,
   tried: TriedStep[],
   strict: boolean,
-): Promise<ResolvedHeaders> {
+): Promise<ResolvedKernelTree> {
   const version = await readHeaderVersion(tree.buildDir === tree.sourceDir ? [tree.buildDir] : [tree.buildDir, tree.sourceDir]);
   const warnings: string[] = [];
   let mismatch: string | undefined;
@@ -168,4 +198,23 @@ async function describe(
     warnings,
     tried,
   };
+}
+
+function describeVmlinux(
+  source: string,
+  detail: string,
+  vmlinux: VmlinuxHeader,
+  mismatch: string | undefined,
+  release: string,
+  arch: ArchInfo,
+  tried: TriedStep[],
+  strict: boolean,
+): ResolvedVmlinux {
+  if (mismatch !== undefined && strict) {
+    throw new BpfCompileError(ErrorCode.HEADERS_VERSION_MISMATCH, mismatch, {
+      tried,
+      hint: 'pass --btf FILE with the BTF of the target kernel (e.g. from btfhub-archive), or drop --strict',
+    });
+  }
+  return { kind: 'vmlinux', source, detail, release, arch, ...vmlinux, warnings: mismatch === undefined ? [] : [mismatch], tried };
 }

@@ -1,5 +1,5 @@
 import { BpfCompileError } from '../errors.js';
-import type { ResolvedHeaders } from '../resolve.js';
+import type { ResolvedHeaders, ResolvedKernelTree } from '../resolve.js';
 
 const SAFE = /^[A-Za-z0-9_\-+=:,./@%]+$/;
 
@@ -12,21 +12,27 @@ export function shellQuote(word: string): string {
 /** Human-readable report of resolved headers (`bpf-compile headers`). */
 export function formatHeaders(h: ResolvedHeaders): string {
   const a = h.arch;
-  const headerRelease = h.utsRelease === undefined ? 'unknown' : h.utsRelease;
-  const lines = [
+  const head = [
     `source:        ${h.source} (${h.detail})`,
-    `release:       ${h.release} (headers: ${headerRelease}${h.version === undefined ? '' : `, version ${h.version}`})`,
     `arch:          ${a.machine} (SRCARCH ${a.srcarch}, __TARGET_ARCH_${a.targetArch}, ${a.bpfTarget})`,
-    `source dir:    ${h.sourceDir}`,
-    `build dir:     ${h.buildDir}`,
-    `kconfig:       ${h.kconfigHeader}`,
-    'include dirs:',
-    ...h.includeDirs.map((d) => `  ${d}`),
-    'tried:',
-    ...formatTried(h.tried),
-    ...h.warnings.map((w) => `warning: ${w}`),
   ];
-  return lines.join('\n');
+  const body =
+    h.kind === 'kernel-tree'
+      ? [
+          `release:       ${h.release} (headers: ${h.utsRelease ?? 'unknown'}${h.version === undefined ? '' : `, version ${h.version}`})`,
+          `source dir:    ${h.sourceDir}`,
+          `build dir:     ${h.buildDir}`,
+          `kconfig:       ${h.kconfigHeader}`,
+          'include dirs:',
+          ...h.includeDirs.map((d) => `  ${d}`),
+        ]
+      : [
+          `release:       ${h.release}`,
+          `vmlinux.h:     ${h.header} (CO-RE: compile with --mode core, or #include "vmlinux.h")`,
+          `from BTF:      ${[h.btf, ...h.modules].join(', ')}`,
+          `include dir:   ${h.includeDir}`,
+        ];
+  return [...head, ...body, 'tried:', ...formatTried(h.tried), ...h.warnings.map((w) => `warning: ${w}`)].join('\n');
 }
 
 function formatTried(tried: BpfCompileError['tried']): string[] {
@@ -51,7 +57,7 @@ export function formatError(err: BpfCompileError, debug: boolean): string {
  * `KEY=value` lines (values shell-quoted) that point BCC and bpftrace at these headers:
  * `eval "$(bpf-compile headers --env)"`, or `env $(bpf-compile headers --env) tool …` for simple paths.
  */
-export function formatEnv(h: ResolvedHeaders): string {
+export function formatEnv(h: ResolvedKernelTree): string {
   return [
     `BCC_KERNEL_SOURCE=${shellQuote(h.sourceDir)}`,
     `BPFTRACE_KERNEL_SOURCE=${shellQuote(h.sourceDir)}`,

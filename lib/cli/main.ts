@@ -11,10 +11,16 @@ import { progressBar, type ProgressStream } from './progress.js';
 import { formatBytes, parseDuration, parseSize } from './units.js';
 import { cachePath, clear, listEntries, prune, type CacheRef, type PruneOptions, type PruneResult } from '../cache/index.js';
 import type { LoadModulePolicy } from '../kmod/load.js';
+import type { HeaderKind } from '../sources/index.js';
+import { tempOutputPath } from '../compile/run.js';
+import fs from 'node:fs/promises';
+import path from 'node:path';
 
 /** Options every command that targets a kernel takes. */
 interface TargetFlags {
   kheaders?: string;
+  btf?: string;
+  btfModule?: string[];
   loadModule?: LoadModulePolicy;
   cacheDir?: string;
   kernelRelease?: string;
@@ -62,12 +68,18 @@ function addTargetOptions(cmd: Command): Command {
     .option('--strict', 'fail when the headers are for another release than the target')
     .option('--kheaders <file>', 'use this kernel headers archive (kheaders.tar.xz) or kheaders.ko module file')
     .addOption(new Option('--load-module <policy>', 'load the kheaders module for the running kernel when needed (auto: only as root)').choices(['auto', 'never', 'always']).default('auto'))
-    .option('--cache-dir <dir>', 'cache directory (default: $BPF_COMPILE_CACHE_DIR, /var/cache/bpf-compile for root, else ~/.cache/bpf-compile)');
+    .option('--cache-dir <dir>', 'cache directory (default: $BPF_COMPILE_CACHE_DIR, /var/cache/bpf-compile for root, else ~/.cache/bpf-compile)')
+    .option('--btf <file>', 'BTF for a generated vmlinux.h: raw BTF, an ELF with .BTF, or a btfhub .btf.tar.xz (default: /sys/kernel/btf/vmlinux)')
+    .option('--btf-module <name>', 'add a module\'s BTF (/sys/kernel/btf/<name>, or a file) to the generated vmlinux.h; repeatable', collect, []);
+}
+
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
 }
 
 function addCompileOptions(cmd: Command): Command {
   return addTargetOptions(cmd)
-    .addOption(new Option('--mode <mode>', 'pipeline: kernel (kernel headers), plain (uapi + libbpf only), auto').choices(['auto', 'kernel', 'plain']).default('auto'))
+    .addOption(new Option('--mode <mode>', 'pipeline: kernel (kernel headers), core (CO-RE, vmlinux.h from BTF), plain (uapi + libbpf only), auto').choices(['auto', 'kernel', 'core', 'plain']).default('auto'))
     .option('--cpu <cpu>', 'BPF ISA for -mcpu (default: newest the target kernel accepts: v3 from 5.1, v2 from 4.14, else v1)')
     .option('--libbpf-include <dir>', 'dir holding bpf/bpf_helpers.h (default: /usr/include or /usr/local/include)')
     .option('--clang <path>', 'clang to use (default: $CLANG, clang, clang-<N>)')
@@ -80,6 +92,8 @@ function resolveOptionsOf(f: TargetFlags, onProgress?: ResolveOptions['onProgres
     kheaders: f.kheaders,
     loadModule: f.loadModule,
     cacheDir: f.cacheDir,
+    btf: f.btf,
+    btfModules: f.btfModule ?? [],
     onProgress,
     kernelRelease: f.kernelRelease,
     arch: f.arch,
@@ -129,14 +143,42 @@ export function buildProgram(io: CliIo = defaultIo): Command {
       .command('headers')
       .description('find kernel headers for the target kernel and show where they came from and what was tried')
       .option('--json', 'print the result as JSON')
-      .option('--env', 'print BCC_KERNEL_SOURCE=… and BPFTRACE_KERNEL_SOURCE/BUILD=… lines, so BCC and bpftrace use these headers'),
-  ).action(async (flags: TargetFlags & { json?: boolean; env?: boolean }) => {
-    const headers = await withProgress((onProgress) => resolveHeaders(resolveOptionsOf(flags, onProgress)));
+      .option('--env', 'print BCC_KERNEL_SOURCE=… and BPFTRACE_KERNEL_SOURCE/BUILD=… lines, so BCC and bpftrace use these headers')
+      .addOption(new Option('--kind <kind>', 'only accept a kernel tree or a generated vmlinux.h').choices(['kernel-tree', 'vmlinux'])),
+  ).action(async (flags: TargetFlags & { json?: boolean; env?: boolean; kind?: HeaderKind }) => {
+    if (flags.env === true) {
+      const tree = await withProgress((onProgress) => resolveHeaders({ ...resolveOptionsOf(flags, onProgress), kind: 'kernel-tree' }));
+      warn(tree.warnings);
+      io.stdout(formatEnv(tree));
+      return;
+    }
+    const headers = await withProgress((onProgress) => resolveHeaders({ ...resolveOptionsOf(flags, onProgress), ...(flags.kind === undefined ? {} : { kind: flags.kind }) }));
     if (flags.json === true) io.stdout(`${JSON.stringify(headers, null, 2)}\n`);
-    else if (flags.env === true) {
-      warn(headers.warnings);
-      io.stdout(formatEnv(headers));
-    } else io.stdout(`${formatHeaders(headers)}\n`);
+    else io.stdout(`${formatHeaders(headers)}\n`);
+  });
+
+  addTargetOptions(
+    program
+      .command('vmlinux')
+      .description('write vmlinux.h generated from BTF (the running kernel\'s, or --btf FILE) for CO-RE programs; no bpftool needed')
+      .option('-o, --output <file>', 'write here (atomically) instead of stdout'),
+  ).action(async (flags: TargetFlags & { output?: string }) => {
+    const h = await resolveHeaders({ ...resolveOptionsOf(flags), kind: 'vmlinux' });
+    warn(h.warnings);
+    if (flags.output === undefined) {
+      io.stdout(await fs.readFile(h.header, 'utf8'));
+      return;
+    }
+    const out = path.resolve(flags.output);
+    const tmp = tempOutputPath(out);
+    try {
+      await fs.copyFile(h.header, tmp);
+      await fs.chmod(tmp, 0o644);
+      await fs.rename(tmp, out);
+    } catch (err) {
+      await fs.rm(tmp, { force: true });
+      throw new BpfCompileError(ErrorCode.INPUT_UNREADABLE, `cannot write ${flags.output}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+    }
   });
 
   addCompileOptions(

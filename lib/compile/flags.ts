@@ -2,7 +2,7 @@ import path from 'node:path';
 import type { ArchInfo } from '../arch.js';
 
 /** Compile modes that build argument lists here. */
-export type PipelineMode = 'kernel' | 'plain';
+export type PipelineMode = 'kernel' | 'plain' | 'core';
 
 /** The header facts kernel mode needs (a subset of `ResolvedHeaders`). */
 export interface KernelHeaderFlagsInput {
@@ -39,9 +39,9 @@ export interface KernelPlan {
   readonly llc: readonly string[];
 }
 
-/** Argument list of a one-step `clang -target bpf` compile. */
+/** Argument list of a one-step `clang -target bpfel|bpfeb` compile: plain (uapi + libbpf) or core (plus `vmlinux.h`). */
 export interface PlainPlan {
-  readonly mode: 'plain';
+  readonly mode: 'plain' | 'core';
   readonly clang: readonly string[];
 }
 
@@ -121,12 +121,25 @@ export function buildKernelPlan(inputs: FlagInputs, headers: KernelHeaderFlagsIn
  * clang's host include dirs come last (`-idirafter`), so `asm/types.h` is found without shadowing anything.
  */
 export function buildPlainPlan(inputs: FlagInputs): PlainPlan {
+  return oneStepPlan('plain', inputs, []);
+}
+
+/**
+ * CO-RE mode (libbpf-bootstrap's flags): plain mode plus `-I<dir with the generated vmlinux.h>` ahead of the libbpf
+ * headers. `vmlinuxDir` is undefined when the program brings its own `vmlinux.h`.
+ */
+export function buildCorePlan(inputs: FlagInputs, vmlinuxDir: string | undefined): PlainPlan {
+  return oneStepPlan('core', inputs, vmlinuxDir === undefined ? [] : [`-I${vmlinuxDir}`]);
+}
+
+function oneStepPlan(mode: 'plain' | 'core', inputs: FlagInputs, extraIncludes: readonly string[]): PlainPlan {
   const { arch } = inputs;
   const libbpf = inputs.systemIncludeDirs.includes(inputs.libbpfInclude) ? [] : [`-I${inputs.libbpfInclude}`];
   const clang = [
     '-target', arch.bpfTarget,
     `-D__TARGET_ARCH_${arch.targetArch}`,
     `-mcpu=${inputs.cpu}`,
+    ...extraIncludes,
     ...libbpf,
     ...inputs.systemIncludeDirs.flatMap((d) => ['-idirafter', d]),
     ...reproducibleFlags(inputs.source),
@@ -135,7 +148,7 @@ export function buildPlainPlan(inputs: FlagInputs): PlainPlan {
     '-c', inputs.source,
     '-o', inputs.output,
   ];
-  return { mode: 'plain', clang };
+  return { mode, clang };
 }
 
 /**

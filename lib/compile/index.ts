@@ -4,8 +4,8 @@ import { BpfCompileError, ErrorCode, isBpfCompileError } from '../errors.js';
 import { resolveHeaders, type ResolveOptions, type ResolvedHeaders } from '../resolve.js';
 import { resolveTarget, type Target } from '../target.js';
 import { defaultCpu } from './cpu.js';
-import { buildKernelPlan, buildPlainPlan, type CompilePlan, type FlagInputs, type PipelineMode } from './flags.js';
-import { includeDirsFromFlags, unresolvedIncludes } from './includes.js';
+import { buildCorePlan, buildKernelPlan, buildPlainPlan, type CompilePlan, type FlagInputs, type PipelineMode } from './flags.js';
+import { includeDirsFromFlags, scanIncludes, unresolvedIncludes } from './includes.js';
 import { findLibbpfInclude } from './libbpf.js';
 import { runPlan, tempOutputPath } from './run.js';
 import { findToolchain, type Toolchain } from './toolchain.js';
@@ -13,7 +13,7 @@ import { findToolchain, type Toolchain } from './toolchain.js';
 export type { CompilePlan, KernelPlan, PlainPlan, PipelineMode } from './flags.js';
 export type { Toolchain, ToolInfo } from './toolchain.js';
 
-/** `kernel`, `plain`, or `auto` (decide from the program and what is installed; see {@link planCompile}). */
+/** `kernel`, `plain`, `core`, or `auto` (decide from the program and what is installed; see {@link planCompile}). */
 export type CompileMode = PipelineMode | 'auto';
 
 /** Options of {@link compile} and {@link planCompile}. Target and header options are those of `resolveHeaders()`. */
@@ -36,7 +36,7 @@ export interface CompileOptions extends ResolveOptions {
   opt?: string;
   /** llc to use. Default: `$LLC`, else the one of clang's LLVM major. */
   llc?: string;
-  /** Headers already resolved (skips resolution in kernel mode). */
+  /** Headers already resolved (a kernel tree → kernel mode, a `vmlinux.h` → core mode). */
   headers?: ResolvedHeaders;
 }
 
@@ -70,30 +70,68 @@ interface ModeDecision {
   readonly headers: ResolvedHeaders | undefined;
 }
 
+/** Does the program include `vmlinux.h`? And does it bring its own (next to it, or in a user `-I` dir)? */
+async function vmlinuxInclude(source: string, text: string, userDirs: readonly string[]): Promise<{ wanted: boolean; own: boolean }> {
+  const includes = scanIncludes(text).filter((i) => path.basename(i.name) === 'vmlinux.h');
+  if (includes.length === 0) return { wanted: false, own: false };
+  const missing = await unresolvedIncludes(source, includes.map((i) => `#include ${i.angle ? `<${i.name}>` : `"${i.name}"`}`).join('\n'), userDirs);
+  return { wanted: true, own: missing.length === 0 };
+}
+
+function headersOfKind<K extends ResolvedHeaders['kind']>(h: ResolvedHeaders, kind: K, mode: string): Extract<ResolvedHeaders, { kind: K }> {
+  if (h.kind !== kind) {
+    throw new BpfCompileError(ErrorCode.USAGE, `${mode} mode needs ${kind === 'vmlinux' ? 'a generated vmlinux.h' : 'a kernel header tree'}, but the headers given are a ${h.kind}`, {
+      hint: `resolve with kind: '${kind}', or pick the mode that fits the headers`,
+    });
+  }
+  return h as Extract<ResolvedHeaders, { kind: K }>;
+}
+
 /**
- * The `auto` rule: kernel mode when kernel headers resolve for the target (they are a superset of uapi, so any
- * program compiles against them); otherwise plain mode when every `#include` of the program is found among the
- * user's `-I` dirs, the libbpf headers and clang's system dirs; otherwise the header resolution error, whose hint
- * names the includes that need kernel headers.
+ * The `auto` rule, in order:
+ * 1. headers given → the mode of their kind;
+ * 2. the program includes `vmlinux.h` → **core** (CO-RE): its own `vmlinux.h` when it has one next to it or in a `-I`
+ *    dir, else one generated from BTF — such a program never needs kernel headers;
+ * 3. kernel headers resolve for the target → **kernel** (they are a superset of uapi, so any program compiles);
+ * 4. every `#include` is found among the `-I` dirs, libbpf and clang's system dirs → **plain**;
+ * 5. otherwise the headers-not-found error, naming the includes that need kernel headers and the CO-RE route.
  */
-async function decideMode(options: CompileOptions, plainDirs: readonly string[], sourceText: string): Promise<ModeDecision> {
+async function decideMode(options: CompileOptions, userDirs: readonly string[], plainDirs: readonly string[], sourceText: string): Promise<ModeDecision> {
   const requested = options.mode ?? 'auto';
+  const source = path.resolve(options.source);
   if (requested === 'plain') return { mode: 'plain', reason: 'requested', headers: undefined };
-  if (requested === 'kernel') return { mode: 'kernel', reason: 'requested', headers: options.headers ?? (await resolveHeaders(options)) };
-  if (options.headers !== undefined) return { mode: 'kernel', reason: 'kernel headers given', headers: options.headers };
+  if (requested === 'kernel') {
+    const headers = options.headers === undefined ? await resolveHeaders({ ...options, kind: 'kernel-tree' }) : headersOfKind(options.headers, 'kernel-tree', 'kernel');
+    return { mode: 'kernel', reason: 'requested', headers };
+  }
+  if (requested === 'core') {
+    const own = await vmlinuxInclude(source, sourceText, userDirs);
+    if (options.headers === undefined && own.own) return { mode: 'core', reason: "requested; the program's own vmlinux.h", headers: undefined };
+    const headers = options.headers === undefined ? await resolveHeaders({ ...options, kind: 'vmlinux' }) : headersOfKind(options.headers, 'vmlinux', 'core');
+    return { mode: 'core', reason: 'requested', headers };
+  }
+  if (options.headers !== undefined) {
+    return { mode: options.headers.kind === 'vmlinux' ? 'core' : 'kernel', reason: 'headers given', headers: options.headers };
+  }
+  const vm = await vmlinuxInclude(source, sourceText, userDirs);
+  if (vm.wanted) {
+    if (vm.own) return { mode: 'core', reason: "the program includes its own vmlinux.h", headers: undefined };
+    const headers = await resolveHeaders({ ...options, kind: 'vmlinux' });
+    return { mode: 'core', reason: `the program includes vmlinux.h (generated from ${headers.btf})`, headers };
+  }
   try {
-    const headers = await resolveHeaders(options);
+    const headers = await resolveHeaders({ ...options, kind: 'kernel-tree' });
     return { mode: 'kernel', reason: `kernel headers found (${headers.source})`, headers };
   } catch (err) {
     if (!isBpfCompileError(err, ErrorCode.HEADERS_NOT_FOUND) || err.tried.some((t) => t.what === 'override' && !t.outcome.startsWith('not set'))) throw err;
-    const missing = await unresolvedIncludes(path.resolve(options.source), sourceText, plainDirs);
+    const missing = await unresolvedIncludes(source, sourceText, plainDirs);
     if (missing.length === 0) {
       return { mode: 'plain', reason: 'no kernel headers found; every include is a uapi/libbpf/system header', headers: undefined };
     }
     const names = missing.map((m) => (m.angle ? `<${m.name}>` : `"${m.name}"`)).join(', ');
     throw new BpfCompileError(err.code, `${err.message}; the program includes ${names}, which only kernel headers provide`, {
       tried: err.tried,
-      hint: err.hint,
+      hint: `${err.hint ?? ''}; or write the program CO-RE style — #include "vmlinux.h" instead of kernel headers — and bpf-compile generates vmlinux.h from the kernel's BTF (bpf-compile vmlinux)`,
       details: { ...err.details, missingIncludes: missing.map((m) => m.name) },
       cause: err,
     });
@@ -121,8 +159,9 @@ export async function planCompile(options: CompileOptions): Promise<PlannedCompi
     findLibbpfInclude(target.root, libbpfExplicit),
     findToolchain({ clang: options.clang, backend: false, env }),
   ]);
-  const plainDirs = [...includeDirsFromFlags(userFlags), libbpfInclude, ...hostTools.systemIncludeDirs];
-  const decision = await decideMode(options, plainDirs, sourceText);
+  const userDirs = includeDirsFromFlags(userFlags);
+  const plainDirs = [...userDirs, libbpfInclude, ...hostTools.systemIncludeDirs];
+  const decision = await decideMode(options, userDirs, plainDirs, sourceText);
   const toolchain =
     decision.mode === 'kernel' ? await findToolchain({ clang: options.clang, opt: options.opt, llc: options.llc, backend: true, env }) : hostTools;
   const tmpOutput = tempOutputPath(output);
@@ -136,7 +175,13 @@ export async function planCompile(options: CompileOptions): Promise<PlannedCompi
     libbpfInclude,
     userFlags,
   };
-  const plan = decision.mode === 'kernel' && decision.headers !== undefined ? buildKernelPlan(inputs, decision.headers) : buildPlainPlan(inputs);
+  const h = decision.headers;
+  const plan =
+    decision.mode === 'kernel' && h?.kind === 'kernel-tree'
+      ? buildKernelPlan(inputs, h)
+      : decision.mode === 'core'
+        ? buildCorePlan(inputs, h?.kind === 'vmlinux' ? h.includeDir : undefined)
+        : buildPlainPlan(inputs);
   return {
     mode: decision.mode,
     modeReason: decision.reason,
@@ -156,6 +201,7 @@ export async function planCompile(options: CompileOptions): Promise<PlannedCompi
  * - **kernel** mode (programs including kernel headers): clang with the target's host triple and the kernel
  *   include order emits IR → `opt -O2` → `llc -march=bpfel|bpfeb -mcpu=…`.
  * - **plain** mode (uapi + libbpf headers only): `clang -target bpfel|bpfeb`.
+ * - **core** mode (CO-RE programs including `vmlinux.h`): plain mode plus `-I` the `vmlinux.h` generated from BTF.
  *
  * The output is written atomically; a failed compile leaves no file and throws `COMPILE_FAILED` with the compiler's
  * diagnostics in `details.diagnostics`.

@@ -27,7 +27,7 @@ export async function runPlan(plan: CompilePlan, toolchain: Toolchain, tmpOutput
   const color = process.stderr.isTTY === true && process.env['NO_COLOR'] === undefined ? ['-fcolor-diagnostics'] : [];
   try {
     let diagnostics: string;
-    if (plan.mode === 'plain') {
+    if (plan.mode !== 'kernel') {
       const r = await execa(toolchain.clang.path, [...color, ...plan.clang], { stdin: 'ignore' });
       diagnostics = String(r.stderr);
     } else {

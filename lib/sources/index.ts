@@ -2,11 +2,12 @@ import type { HeaderSource } from './types.js';
 import { overrideSource } from './override.js';
 import { modulesSource } from './modules.js';
 import { kheadersSource } from './kheaders.js';
+import { btfSource } from './btf.js';
 
-export type { HeaderSource, KernelTree, SourceContext, SourceProgress, SourceResult } from './types.js';
+export type { HeaderKind, HeaderSource, KernelTree, SourceContext, SourceProgress, SourceResult, VmlinuxHeader } from './types.js';
 
 /** Header sources in priority order. A new source is one module and one line here. */
-export const HEADER_SOURCES: readonly HeaderSource[] = [overrideSource, modulesSource, kheadersSource];
+export const HEADER_SOURCES: readonly HeaderSource[] = [overrideSource, modulesSource, kheadersSource, btfSource];
 
 /** Names accepted by `--source` / option `sources`. */
 export function sourceNames(): string[] {

@@ -26,7 +26,7 @@ async function fromArchive(ctx: SourceContext, archive: string | Uint8Array, lab
       : { onProgress: (p) => ctx.onProgress?.({ source: 'kheaders', what: `extracting ${label}`, done: p.bytesRead, total: p.totalBytes }) }),
   });
   const detail = `${label} → ${result.dir} (sha256 ${result.sha256.slice(0, 12)}…, ${result.fromCache ? 'cached' : 'extracted'})`;
-  return { found: true, tree: { sourceDir: result.dir, buildDir: result.dir }, detail };
+  return { found: true, kind: 'kernel-tree', tree: { sourceDir: result.dir, buildDir: result.dir }, detail };
 }
 
 /** An explicit `--kheaders FILE`: the archive itself or a `kheaders.ko[.xz|.gz]`, told apart by content. */
@@ -66,6 +66,7 @@ async function fromExplicitFile(ctx: SourceContext, file: string): Promise<Sourc
 export const kheadersSource: HeaderSource = {
   name: 'kheaders',
   description: 'the in-kernel archive (CONFIG_IKHEADERS): /sys/kernel/kheaders.tar.xz, /proc, kheaders.ko, or --kheaders FILE',
+  kind: 'kernel-tree',
   async find(ctx: SourceContext): Promise<SourceResult> {
     try {
       if (ctx.kheadersFile !== undefined) return await fromExplicitFile(ctx, ctx.kheadersFile);

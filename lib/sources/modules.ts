@@ -11,6 +11,7 @@ import { realDir, validateTreePair } from './tree.js';
 export const modulesSource: HeaderSource = {
   name: 'modules',
   description: 'the installed tree /lib/modules/<release>/{build,source}',
+  kind: 'kernel-tree',
   async find(ctx: SourceContext): Promise<SourceResult> {
     const base = underRoot(ctx.target.root, path.posix.join('/lib/modules', ctx.target.release));
     const [build, source] = await Promise.all([realDir(path.join(base, 'build')), realDir(path.join(base, 'source'))]);
@@ -20,6 +21,6 @@ export const modulesSource: HeaderSource = {
     }
     const checked = await validateTreePair(present[0] as string, present[present.length - 1] as string, ctx.target.arch);
     if (!checked.ok) return { found: false, reason: checked.reason };
-    return { found: true, tree: checked.tree, detail: base };
+    return { found: true, kind: 'kernel-tree', tree: checked.tree, detail: base };
   },
 };

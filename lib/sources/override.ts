@@ -31,6 +31,7 @@ export function overrideSettings(ctx: SourceContext): OverrideSetting[] {
 export const overrideSource: HeaderSource = {
   name: 'override',
   description: 'trees named by --kernel-source/--kernel-build or BPF_KERNEL_SOURCE, BPF_KERNEL_BUILD, BCC_KERNEL_SOURCE',
+  kind: 'kernel-tree',
   async find(ctx: SourceContext): Promise<SourceResult> {
     const setting = overrideSettings(ctx).find((s) => s.source !== undefined || s.build !== undefined);
     if (setting === undefined) return { found: false, reason: 'not set' };
@@ -48,6 +49,6 @@ export const overrideSource: HeaderSource = {
     if (!checked.ok) {
       return { found: false, fatal: true, reason: `${setting.origin}: ${checked.reason}`, hint: `point ${setting.origin} at a configured kernel tree, or unset it` };
     }
-    return { found: true, tree: checked.tree, detail: `from ${setting.origin}` };
+    return { found: true, kind: 'kernel-tree', tree: checked.tree, detail: `from ${setting.origin}` };
   },
 };

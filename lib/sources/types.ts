@@ -10,16 +10,40 @@ export interface KernelTree {
   readonly buildDir: string;
 }
 
+/** What kind of headers a source provides: a kernel source/build tree, or a BTF-generated `vmlinux.h`. */
+export type HeaderKind = 'kernel-tree' | 'vmlinux';
+
+/** A generated `vmlinux.h` (CO-RE programs). */
+export interface VmlinuxHeader {
+  /** Directory holding `vmlinux.h` (pass as `-I`). */
+  readonly includeDir: string;
+  /** The header file. */
+  readonly header: string;
+  /** The BTF it was generated from. */
+  readonly btf: string;
+  /** Module BTFs whose types were added. */
+  readonly modules: readonly string[];
+  /** sha256 of the header. */
+  readonly sha256: string;
+}
+
+interface FoundCommon {
+  readonly found: true;
+  /** Where exactly (a path, an env variable, a cache entry). */
+  readonly detail: string;
+  /** Things worth telling the user that do not stop the source (e.g. a module left loaded). */
+  readonly notes?: readonly string[];
+}
+
 /** What a header source answers. */
 export type SourceResult =
-  | {
-      readonly found: true;
-      readonly tree: KernelTree;
-      /** Where exactly (a path, an env variable, a cache entry). */
-      readonly detail: string;
-      /** Things worth telling the user that do not stop the source (e.g. a module left loaded). */
-      readonly notes?: readonly string[];
-    }
+  | (FoundCommon & { readonly kind: 'kernel-tree'; readonly tree: KernelTree })
+  | (FoundCommon & {
+      readonly kind: 'vmlinux';
+      readonly vmlinux: VmlinuxHeader;
+      /** Set when the BTF is known to describe another kernel than the target (a warning, an error under strict). */
+      readonly releaseMismatch?: string;
+    })
   | {
       readonly found: false;
       /** Why this source does not apply, in a few words the user can act on. */
@@ -59,6 +83,10 @@ export interface SourceContext {
   readonly cacheDir: string | undefined;
   /** Progress callback for long steps. */
   readonly onProgress: ((p: SourceProgress) => void) | undefined;
+  /** Explicit BTF file (option `btf`): raw BTF, an ELF with `.BTF`, or a btfhub `.btf.tar.xz`. */
+  readonly btfFile: string | undefined;
+  /** Module BTFs to add to a generated `vmlinux.h` (names under `/sys/kernel/btf/` or paths). */
+  readonly btfModules: readonly string[];
 }
 
 /** One place kernel headers can come from. Sources are tried in priority order; see `sources/index.ts`. */
@@ -67,6 +95,8 @@ export interface HeaderSource {
   readonly name: string;
   /** One line for `--help` and reports. */
   readonly description: string;
+  /** What it provides. */
+  readonly kind: HeaderKind;
   /** Look for headers. Never throws for "not here": answers `{ found: false, reason }`. */
   find(ctx: SourceContext): Promise<SourceResult>;
 }

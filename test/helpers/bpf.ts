@@ -2,7 +2,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { execa } from 'execa';
-import { resolveHeaders, type ResolvedHeaders } from '../../lib/resolve.js';
+import { resolveHeaders, type ResolvedKernelTree } from '../../lib/resolve.js';
 
 /** Whether this process may load BPF programs: root, bpftool present, bpffs mounted, and bpf() permitted. */
 export async function bpfLoadPermitted(): Promise<{ ok: true } | { ok: false; reason: string }> {
@@ -41,15 +41,15 @@ export async function loadAll(obj: string): Promise<Loaded> {
   return { progDir, mapDir, programs: await fs.readdir(progDir), cleanup };
 }
 
-let debian: Promise<ResolvedHeaders | undefined> | undefined;
+let debian: Promise<ResolvedKernelTree | undefined> | undefined;
 
 /** The installed distro kernel headers (Debian's linux-headers-amd64 in CI), resolved; undefined when none. */
-export function installedHeaders(): Promise<ResolvedHeaders | undefined> {
+export function installedHeaders(): Promise<ResolvedKernelTree | undefined> {
   debian ??= (async () => {
     const releases = await fs.readdir('/lib/modules').catch(() => [] as string[]);
     for (const release of releases.sort().reverse()) {
       try {
-        return await resolveHeaders({ kernelRelease: release, env: { PATH: process.env['PATH'] } });
+        return await resolveHeaders({ kernelRelease: release, env: { PATH: process.env['PATH'] }, kind: 'kernel-tree' });
       } catch {
         // not a usable tree
       }

@@ -6,7 +6,7 @@ import { execa } from 'execa';
 import { compile, planCompile } from '../../lib/compile/index.js';
 import { cflagsOf } from '../../lib/compile/flags.js';
 import { BpfCompileError, ErrorCode } from '../../lib/errors.js';
-import type { ResolvedHeaders } from '../../lib/resolve.js';
+import type { ResolvedKernelTree } from '../../lib/resolve.js';
 import { bpfLoadPermitted, installedHeaders, loadAll, udpPacket } from '../helpers/bpf.js';
 import { EM_BPF, elfInfo } from '../helpers/elf.js';
 import { tempDir } from '../helpers/fake-kernel.js';
@@ -15,7 +15,7 @@ const EXAMPLES = path.resolve(import.meta.dirname, '../../examples');
 const BIN = path.resolve(import.meta.dirname, '../../bin/bpf-compile.ts');
 const env = { PATH: process.env['PATH'] };
 
-let headers: ResolvedHeaders | undefined;
+let headers: ResolvedKernelTree | undefined;
 let load: { ok: true } | { ok: false; reason: string };
 let tmp: { dir: string; cleanup: () => Promise<void> };
 

@@ -2,11 +2,11 @@ import assert from 'node:assert/strict';
 import path from 'node:path';
 import { before, test } from 'node:test';
 import { execa } from 'execa';
-import type { ResolvedHeaders } from '../../lib/resolve.js';
+import type { ResolvedKernelTree } from '../../lib/resolve.js';
 import { bpfLoadPermitted, installedHeaders } from '../helpers/bpf.js';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
-let headers: ResolvedHeaders | undefined;
+let headers: ResolvedKernelTree | undefined;
 let load: { ok: true } | { ok: false; reason: string };
 
 before(async () => {

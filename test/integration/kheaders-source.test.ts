@@ -4,7 +4,7 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { execa } from 'execa';
 import { compile } from '../../lib/compile/index.js';
-import { resolveHeaders, type ResolvedHeaders } from '../../lib/resolve.js';
+import { resolveHeaders, type ResolvedKernelTree } from '../../lib/resolve.js';
 import { bpfLoadPermitted, loadAll, udpPacket } from '../helpers/bpf.js';
 import { cleanEnv, tempDir } from '../helpers/fake-kernel.js';
 import { buildKheadersFixture, kheadersFixtureSkipReason, type KheadersFixture } from '../helpers/kheaders-fixture.js';
@@ -34,10 +34,10 @@ before(async () => {
 });
 after(async () => tmp.cleanup());
 
-const opts = () => ({ root, cacheDir, kernelRelease: fixture!.release, env: cleanEnv(), loadModule: 'never' as const });
+const opts = () => ({ root, cacheDir, kernelRelease: fixture!.release, env: cleanEnv(), loadModule: 'never' as const, kind: 'kernel-tree' as const });
 
 describe('the in-kernel archive of the real Debian headers (built like gen_kheaders.sh)', () => {
-  let headers: ResolvedHeaders;
+  let headers: ResolvedKernelTree;
 
   test('resolves from /sys/kernel/kheaders.tar.xz', async (t) => {
     if (fixture === undefined) return t.skip(skip ?? 'no fixture');

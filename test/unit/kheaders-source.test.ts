@@ -30,7 +30,7 @@ async function setup(files: Record<string, string | Buffer> = {}): Promise<{ roo
   }
   return { root, cacheDir };
 }
-const opts = (s: { root: string; cacheDir: string }) => ({ root: s.root, cacheDir: s.cacheDir, kernelRelease: REL, arch: 'x86_64', env: cleanEnv(), loadModule: 'never' as const });
+const opts = (s: { root: string; cacheDir: string }) => ({ root: s.root, cacheDir: s.cacheDir, kernelRelease: REL, arch: 'x86_64', env: cleanEnv(), loadModule: 'never' as const, kind: 'kernel-tree' as const });
 
 test('/sys/kernel/kheaders.tar.xz is extracted into the cache and used as both trees', async () => {
   const s = await setup({ 'sys/kernel/kheaders.tar.xz': await fs.readFile(archive) });

@@ -15,7 +15,7 @@ async function newRoot(): Promise<string> {
   await fs.mkdir(root, { recursive: true });
   return root;
 }
-const base = { kernelRelease: REL, arch: 'x86_64', env: cleanEnv() };
+const base = { kernelRelease: REL, arch: 'x86_64', env: cleanEnv(), kind: 'kernel-tree' as const };
 
 function rejectsWith(code: string, check?: (e: BpfCompileError) => void) {
   return (err: unknown): boolean => {
