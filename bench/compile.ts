@@ -35,7 +35,7 @@ export async function runCompileBench(): Promise<BenchResult[]> {
     const lib = await sideBySide(RUNS, () => compile({ source, output: out, kernelRelease: headers.release }), bare);
     const cli = await sideBySide(
       RUNS,
-      () => execa('node', [path.join(ROOT, 'dist/bin/bpf-compile.js'), 'compile', source, '-o', out, '--kernel-release', headers.release]),
+      () => execa('node', [path.join(ROOT, 'dist/bin/bpf-compile.mjs'), 'compile', source, '-o', out, '--kernel-release', headers.release]),
       bare,
     );
     const nodeStart = await sideBySide(RUNS, () => execa('node', ['-e', '0']), () => execa('true'));

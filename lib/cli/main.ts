@@ -161,9 +161,11 @@ export function buildProgram(io: CliIo = defaultIo): Command {
     program
       .command('vmlinux')
       .description('write vmlinux.h generated from BTF (the running kernel\'s, or --btf FILE) for CO-RE programs; no bpftool needed')
-      .option('-o, --output <file>', 'write here (atomically) instead of stdout'),
-  ).action(async (flags: TargetFlags & { output?: string }) => {
-    const h = await resolveHeaders({ ...resolveOptionsOf(flags), kind: 'vmlinux' });
+      .option('-o, --output <file>', 'write here (atomically) instead of stdout')
+      .option('--module <name>', 'same as --btf-module: add this module\'s BTF; repeatable', collect, []),
+  ).action(async (flags: TargetFlags & { output?: string; module?: string[] }) => {
+    const withModules = { ...flags, btfModule: [...(flags.btfModule ?? []), ...(flags.module ?? [])] };
+    const h = await resolveHeaders({ ...resolveOptionsOf(withModules), kind: 'vmlinux' });
     warn(h.warnings);
     if (flags.output === undefined) {
       io.stdout(await fs.readFile(h.header, 'utf8'));
