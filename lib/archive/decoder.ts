@@ -8,6 +8,10 @@
  * - `lzma-native`: in-process, liblzma on a native thread. The fallback when `xz` is missing
  *   (minimal containers), so nothing outside node_modules is required.
  *
+ * The `xz` child is spawned with `node:child_process` directly rather than execa (used for every other subprocess):
+ * it is a long-lived streaming pipe created synchronously on the extraction path, and execa is ESM-only, so loading it
+ * here would make decoder creation asynchronous and cost ~0.1 s of module loading on every cold extraction.
+ *
  * Both accept only the `.xz` container (not `.lzma`/raw) and verify the stream's integrity
  * check; a failure surfaces as `ARCHIVE_CORRUPT` from {@link Decoder.finished}.
  */
