@@ -1,14 +1,12 @@
 /**
  * BTF → vmlinux.h benchmark: our generator vs `bpftool btf dump file /sys/kernel/btf/vmlinux format c`.
  *
- *   node --import tsx bench/btf.ts            print the comparison
- *   node --import tsx bench/btf.ts --emit     (internal) generate the header to stdout: the whole-process entry
- *   node --import tsx bench/btf.ts --noop     (internal) load the library and exit: the tsx/startup overhead
+ *   node --import tsx bench/btf.ts            print the comparison (also part of `npm run bench`)
+ *   node --import tsx bench/btf.ts --emit     generate the header to stdout (for profiling)
  *
- * Figures are medians of several runs, wall time in seconds. "whole process" spawns a fresh node each time, so it
- * includes node startup, module loading (and tsx's on-the-fly TypeScript transform) and a cold JIT; "in process"
- * times parse + dump in an already running, warmed-up process. When esbuild is available (it ships with tsx) the
- * library is also bundled to plain JS to show the cost without tsx.
+ * Figures are medians of several runs, wall time in seconds. "in process" times parse + dump in an already running,
+ * warmed-up process; the CLI rows spawn the real, bundled CLI (`dist/bin/bpf-compile.mjs vmlinux`), cold (fresh cache)
+ * and cached, so they include node start-up and a cold JIT.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, openSync, closeSync, readFileSync, rmSync } from 'node:fs';
@@ -16,27 +14,14 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { dumpCHeader, generateVmlinuxHeader, parseBtf } from '../lib/btf/index.js';
+import { median, type BenchResult } from './util.js';
 
-/** One line of the comparison. */
-export interface BenchResult {
-  readonly name: string;
-  /** Our median, seconds. */
-  readonly ours: number;
-  /** The baseline's median, seconds. */
-  readonly baseline: number;
-  /** `ours / baseline` (goal ≤ 1.0). */
-  readonly ratio: number;
-  readonly note?: string;
-}
+export type { BenchResult } from './util.js';
 
 const VMLINUX = '/sys/kernel/btf/vmlinux';
 const SELF = fileURLToPath(import.meta.url);
 const RUNS = 7;
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)]!;
-}
 
 /** Run a command with stdout to /dev/null; returns wall seconds and peak RSS (KiB, from /usr/bin/time when present). */
 function timeCommand(cmd: string, args: readonly string[]): { wall: number; rssKiB: number | undefined } {
@@ -67,29 +52,6 @@ function medianOf(cmd: string, args: readonly string[], runs = RUNS): { wall: nu
   return { wall: median(walls), rssKiB: rss.length > 0 ? median(rss) : undefined };
 }
 
-/** Bundle a tiny entry with esbuild (if installed) so the whole process can run without tsx. */
-async function bundle(dir: string): Promise<string | undefined> {
-  try {
-    const esbuild = (await import('esbuild')) as { build: (o: Record<string, unknown>) => Promise<unknown> };
-    const out = path.join(dir, 'gen.mjs');
-    await esbuild.build({
-      stdin: {
-        contents: `import { generateVmlinuxHeader } from ${JSON.stringify(path.join(path.dirname(SELF), '../lib/btf/index.ts'))};\nprocess.stdout.write(await generateVmlinuxHeader());\n`,
-        resolveDir: path.dirname(SELF),
-        loader: 'ts',
-      },
-      bundle: true,
-      platform: 'node',
-      format: 'esm',
-      target: 'node20',
-      outfile: out,
-      logLevel: 'silent',
-    });
-    return out;
-  } catch {
-    return undefined;
-  }
-}
 
 const kib = (n: number | undefined): string => (n === undefined ? '?' : `${(n / 1024).toFixed(0)} MiB`);
 
@@ -124,34 +86,33 @@ export async function runBtfBench(): Promise<BenchResult[]> {
     note: `parse ${(median(parseT) * 1000).toFixed(0)} ms; bpftool peak RSS ${kib(base.rssKiB)}; our heap+rss now ${(process.memoryUsage().rss / 2 ** 20).toFixed(0)} MiB`,
   });
 
-  // whole process through tsx, and the tsx+startup floor
-  const tsx = ['--import', 'tsx', SELF];
-  const whole = medianOf(process.execPath, [...tsx, '--emit'], 5);
-  const floor = medianOf(process.execPath, [...tsx, '--noop'], 5);
-  results.push({
-    name: 'whole process: node --import tsx',
-    ours: whole.wall,
-    baseline: base.wall,
-    ratio: whole.wall / base.wall,
-    note: `peak RSS ${kib(whole.rssKiB)}; of which node+tsx+module load ${floor.wall.toFixed(3)} s`,
-  });
-
-  const dir = mkdtempSync(path.join(tmpdir(), 'btf-bench-'));
-  try {
-    const bundled = await bundle(dir);
-    if (bundled !== undefined) {
-      const b = medianOf(process.execPath, [bundled], 5);
-      const node0 = medianOf(process.execPath, ['-e', '0'], 5);
+  // the real CLI, whole process: cold (a fresh cache dir each run) and warm (cached)
+  const cli = path.join(path.dirname(SELF), '..', 'dist', 'bin', 'bpf-compile.mjs');
+  if (existsSync(cli)) {
+    const cold = medianOf('sh', ['-c', `d=$(mktemp -d) && "${process.execPath}" "${cli}" vmlinux --cache-dir "$d/c" > /dev/null; rc=$?; rm -rf "$d"; exit $rc`], 5);
+    results.push({
+      name: 'bpf-compile vmlinux, cold (generate + cache)',
+      ours: cold.wall,
+      baseline: base.wall,
+      ratio: cold.wall / base.wall,
+      note: `peak RSS ${kib(cold.rssKiB)} vs bpftool ${kib(base.rssKiB)}; includes mktemp/rm of the cache dir`,
+    });
+    const dir = mkdtempSync(path.join(tmpdir(), 'btf-bench-'));
+    try {
+      const args = [cli, 'vmlinux', '--cache-dir', path.join(dir, 'c'), '-o', path.join(dir, 'vmlinux.h')];
+      spawnSync(process.execPath, args);
+      const warm = medianOf(process.execPath, args, 7);
+      const node0 = medianOf(process.execPath, ['-e', '0'], 7);
       results.push({
-        name: 'whole process: bundled JS (no tsx)',
-        ours: b.wall,
+        name: 'bpf-compile vmlinux, cached',
+        ours: warm.wall,
         baseline: base.wall,
-        ratio: b.wall / base.wall,
-        note: `peak RSS ${kib(b.rssKiB)}; bare node startup ${node0.wall.toFixed(3)} s`,
+        ratio: warm.wall / base.wall,
+        note: `node -e 0 takes ${node0.wall.toFixed(3)} s here; peak RSS ${kib(warm.rssKiB)}`,
       });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
   }
   return results;
 }

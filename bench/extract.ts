@@ -18,23 +18,12 @@ import { fileURLToPath } from 'node:url';
 import { extractArchive } from '../lib/archive/index.js';
 import { extractArchiveToCache, hashFile } from '../lib/cache/index.js';
 import { buildKheadersFixture, kheadersFixtureSkipReason } from '../test/helpers/kheaders-fixture.js';
+import { median, type BenchResult } from './util.js';
 
-/** One benchmark figure: ours vs a baseline, ratio = ours / baseline (lower is better). */
-export interface BenchResult {
-  name: string;
-  ours: number;
-  baseline: number;
-  ratio: number;
-  note?: string;
-}
+export type { BenchResult } from './util.js';
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 === 1 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
-}
 
 function result(name: string, ours: number, baseline: number, note?: string): BenchResult {
   return { name, ours: Math.round(ours * 10) / 10, baseline: Math.round(baseline * 10) / 10, ratio: Math.round((ours / baseline) * 100) / 100, ...(note === undefined ? {} : { note }) };
