@@ -25,7 +25,7 @@ export type { BenchResult } from './util.js';
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
 
-function result(name: string, ours: number, baseline: number, note?: string): BenchResult {
+function result(name: string, ours: number, baseline: number, note?: string, unit: 'ms' | 'MiB' = 'ms'): BenchResult {
   return { name, ours: Math.round(ours * 10) / 10, baseline: Math.round(baseline * 10) / 10, ratio: Math.round((ours / baseline) * 100) / 100, ...(note === undefined ? {} : { note }) };
 }
 
@@ -124,7 +124,7 @@ export async function runExtractBench(): Promise<BenchResult[]> {
     fs.writeFileSync(idle, `import ${JSON.stringify(`${repo}/lib/cache/index.js`)};\nconsole.log(process.resourceUsage().maxRSS);\n`);
     const idleRss = Number(execFileSync(process.execPath, ['--import', 'tsx', idle], { cwd: repo, encoding: 'utf8' }).trim());
     rss = rss.map((k) => k / 1024);
-    out.push(result('peak RSS of a cold extraction child (MiB) vs the same child idle', median(rss), idleRss / 1024, 'node + tsx loader; the xz child (~10 MiB) is a separate process and not included'));
+    out.push(result('peak RSS of a cold extraction child (MiB) vs the same child idle', median(rss), idleRss / 1024, 'node + tsx loader; the xz child (~10 MiB) is a separate process and not included', 'MiB'));
 
     // Warm resolve: index hit vs hashing every time.
     const cacheDir = path.join(work, 'c1-0');

@@ -11,6 +11,8 @@ export interface BenchResult {
   readonly ratio: number;
   /** What the baseline is, the goal, extra figures. */
   readonly note?: string;
+  /** Unit of `ours` and `baseline`. Default: `s`. */
+  readonly unit?: 's' | 'ms' | 'MiB';
 }
 
 /** Median of numbers. */
@@ -47,6 +49,8 @@ export async function sideBySide(runs: number, ours: () => Promise<unknown>, bas
 export function printResults(title: string, results: readonly BenchResult[]): void {
   console.log(`\n## ${title}`);
   for (const r of results) {
-    console.log(`${r.name.padEnd(52)} ours ${r.ours.toFixed(3)} s  baseline ${r.baseline.toFixed(3)} s  ratio ${r.ratio.toFixed(2)}×${r.note === undefined ? '' : `  (${r.note})`}`);
+    const unit = r.unit ?? 's';
+    const fmt = (x: number): string => `${x.toFixed(unit === 's' ? 3 : 1)} ${unit}`;
+    console.log(`${r.name.padEnd(52)} ours ${fmt(r.ours)}  baseline ${fmt(r.baseline)}  ratio ${r.ratio.toFixed(2)}×${r.note === undefined ? '' : `  (${r.note})`}`);
   }
 }

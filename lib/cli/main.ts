@@ -205,10 +205,11 @@ export function buildProgram(io: CliIo = defaultIo): Command {
       .argument('[clangArgs...]', 'extra clang arguments, after --')
       .requiredOption('-o, --output <file>', 'the object to write (written atomically)')
       .option('--json', 'print a JSON summary (mode, output, headers, command lines) on stdout')
+      .option('--no-cache', 'compile even when an unchanged object is cached')
       .addHelpText('after', '\nExample:\n  bpf-compile compile probe.bpf.c -o probe.bpf.o --kernel-release 6.1.0-56-amd64 -- -DDEBUG=1'),
-  ).action(async (source: string, clangArgs: string[], flags: CompileFlags & { output: string; json?: boolean }) => {
+  ).action(async (source: string, clangArgs: string[], flags: CompileFlags & { output: string; json?: boolean; cache: boolean }) => {
     const result = await withProgress(async (onProgress) => {
-      const opts = compileOptionsOf(flags, source, flags.output, clangArgs, onProgress);
+      const opts = { ...compileOptionsOf(flags, source, flags.output, clangArgs, onProgress), cache: flags.cache };
       if (globals().debug === true) {
         const p = await planCompile(opts);
         io.stderr(`bpf-compile: mode ${p.mode} (${p.modeReason})\n${JSON.stringify(p.plan, null, 2)}\n`);
@@ -218,7 +219,7 @@ export function buildProgram(io: CliIo = defaultIo): Command {
     if (result.diagnostics !== '') io.stderr(result.diagnostics.endsWith('\n') ? result.diagnostics : `${result.diagnostics}\n`);
     warn(result.warnings);
     if (flags.json === true) {
-      io.stdout(`${JSON.stringify({ output: result.output, mode: result.mode, modeReason: result.modeReason, headers: result.headers ?? null, toolchain: result.toolchain, plan: result.plan }, null, 2)}\n`);
+      io.stdout(`${JSON.stringify({ output: result.output, mode: result.mode, modeReason: result.modeReason, fromCache: result.fromCache, headers: result.headers ?? null, toolchain: result.toolchain, plan: result.plan }, null, 2)}\n`);
     }
   });
 

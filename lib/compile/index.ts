@@ -8,6 +8,7 @@ import { buildCorePlan, buildKernelPlan, buildPlainPlan, type CompilePlan, type 
 import { includeDirsFromFlags, scanIncludes, unresolvedIncludes } from './includes.js';
 import { findLibbpfInclude } from './libbpf.js';
 import { runPlan, tempOutputPath } from './run.js';
+import { compileCached, runPlanWithArgs } from './object-cache.js';
 import { findToolchain, type Toolchain } from './toolchain.js';
 
 export type { CompilePlan, KernelPlan, PlainPlan, PipelineMode } from './flags.js';
@@ -36,6 +37,11 @@ export interface CompileOptions extends ResolveOptions {
   opt?: string;
   /** llc to use. Default: `$LLC`, else the one of clang's LLVM major. */
   llc?: string;
+  /**
+   * Reuse a cached object when nothing the compile reads has changed (source, every header it included, argv,
+   * toolchain). Default: true. The cache is the one of `cacheDir`.
+   */
+  cache?: boolean;
   /** Headers already resolved (a kernel tree → kernel mode, a `vmlinux.h` → core mode). */
   headers?: ResolvedHeaders;
 }
@@ -60,8 +66,10 @@ export interface PlannedCompile {
 
 /** Result of {@link compile}. */
 export interface CompileResult extends PlannedCompile {
-  /** The compilers' stderr (warnings), untouched. */
+  /** The compilers' stderr (warnings), untouched; replayed from the cache on a hit. */
   readonly diagnostics: string;
+  /** True when the object came from the compiled-object cache. */
+  readonly fromCache: boolean;
 }
 
 interface ModeDecision {
@@ -204,14 +212,19 @@ export async function planCompile(options: CompileOptions): Promise<PlannedCompi
  * - **core** mode (CO-RE programs including `vmlinux.h`): plain mode plus `-I` the `vmlinux.h` generated from BTF.
  *
  * The output is written atomically; a failed compile leaves no file and throws `COMPILE_FAILED` with the compiler's
- * diagnostics in `details.diagnostics`.
+ * diagnostics in `details.diagnostics`. An unchanged compile is served from the compiled-object cache (`cache: false`
+ * to bypass it).
  */
 export async function compile(options: CompileOptions): Promise<CompileResult> {
   const planned = await planCompile(options);
   await fs.mkdir(path.dirname(planned.output), { recursive: true });
   try {
-    const { diagnostics } = await runPlan(planned.plan, planned.toolchain, planned.tmpOutput, planned.output);
-    return { ...planned, diagnostics };
+    if (options.cache === false) {
+      const { diagnostics } = await runPlan(planned.plan, planned.toolchain, planned.tmpOutput, planned.output);
+      return { ...planned, diagnostics, fromCache: false };
+    }
+    const r = await compileCached(planned, runPlanWithArgs, { cache: { cacheDir: options.cacheDir, env: options.env ?? process.env } });
+    return { ...planned, diagnostics: r.diagnostics, fromCache: r.fromCache };
   } catch (err) {
     if (isBpfCompileError(err, ErrorCode.COMPILE_FAILED) && planned.mode === 'plain' && (options.mode ?? 'auto') === 'auto') {
       throw new BpfCompileError(err.code, err.message, {

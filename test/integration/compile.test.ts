@@ -201,3 +201,22 @@ describe('failures', () => {
     await assertBpfObject(out);
   });
 });
+
+describe('compiled-object cache', () => {
+  test('an unchanged compile is served from the cache with identical bytes; cache: false bypasses it', async (t) => {
+    if (headers === undefined) return t.skip('no installed kernel headers');
+    const cacheDir = path.join(tmp.dir, 'objcache');
+    const src = path.join(EXAMPLES, 'task_exec.bpf.c');
+    const a = path.join(tmp.dir, 'cached-a.o');
+    const b = path.join(tmp.dir, 'cached-b.o');
+    const first = await compile({ source: src, output: a, kernelRelease: headers.release, env, cacheDir });
+    assert.equal(first.fromCache, false);
+    const second = await compile({ source: src, output: b, kernelRelease: headers.release, env, cacheDir });
+    assert.equal(second.fromCache, true);
+    assert.ok((await fs.readFile(a)).equals(await fs.readFile(b)));
+    const third = await compile({ source: src, output: b, kernelRelease: headers.release, env, cacheDir, cache: false });
+    assert.equal(third.fromCache, false);
+    const changed = await compile({ source: src, output: b, kernelRelease: headers.release, env, cacheDir, extraArgs: ['-DEXTRA=1'] });
+    assert.equal(changed.fromCache, false, 'other flags → other key');
+  });
+});
