@@ -67,10 +67,14 @@ export function checkOwnedPath(p: string, kind: 'dir' | 'file', uid = currentUid
     unsafeCache(p, `is owned by uid ${st.uid}, not by you (uid ${uid}) or root`, `Remove it (as root: rm -rf ${JSON.stringify(p)}) or use another BPF_COMPILE_CACHE_DIR.`);
   }
   if ((st.mode & 0o022) !== 0) {
+    // A sticky, world-writable dir (/tmp, /var/tmp) is shared by design: never advise making it private.
+    const shared = (st.mode & 0o1000) !== 0;
     unsafeCache(
       p,
       `is writable by group or others (mode ${(st.mode & 0o7777).toString(8)})`,
-      `Run chmod go-w ${JSON.stringify(p)} if nobody else could have written to it, else remove it.`,
+      shared
+        ? `${JSON.stringify(p)} is a shared directory and cannot hold a cache; drop --cache-dir / BPF_COMPILE_CACHE_DIR to use the private default, or point them at a directory only you can write.`
+        : `Run chmod go-w ${JSON.stringify(p)} if nobody else could have written to it, else remove it.`,
     );
   }
   return true;
