@@ -165,7 +165,7 @@ export async function planCompile(options: CompileOptions): Promise<PlannedCompi
   const libbpfExplicit = options.libbpfInclude ?? (env['BPF_COMPILE_LIBBPF_INCLUDE'] || undefined);
   const [libbpfInclude, hostTools] = await Promise.all([
     findLibbpfInclude(target.root, libbpfExplicit),
-    findToolchain({ clang: options.clang, backend: false, env }),
+    findToolchain({ clang: options.clang, backend: false, env, ...(options.cache === false ? {} : { cache: { cacheDir: options.cacheDir, env } }) }),
   ]);
   const userDirs = includeDirsFromFlags(userFlags);
   const plainDirs = [...userDirs, libbpfInclude, ...hostTools.systemIncludeDirs];

@@ -1,6 +1,8 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
+import type { CacheRef } from '../cache/entry.js';
 import { BpfCompileError, ErrorCode, type TriedStep } from '../errors.js';
+import { readClangFacts, writeClangFacts } from './toolchain-cache.js';
 
 /** One LLVM tool found on the machine. */
 export interface ToolInfo {
@@ -39,6 +41,8 @@ export interface ToolchainOptions {
   env?: Readonly<Record<string, string | undefined>>;
   /** Also look in `/usr/lib/llvm-<N>/bin` (Debian/Ubuntu's versioned installs). Default: true. */
   llvmDirs?: boolean;
+  /** Remember what `clang -v` said in this cache, keyed by the binary's identity. Default: no cross-process memory. */
+  cache?: CacheRef;
 }
 
 /** Oldest clang that compiles BPF programs with BTF and CO-RE relocations. */
@@ -105,13 +109,21 @@ interface ClangFacts {
 
 const clangMemo = new Map<string, Promise<ClangFacts | undefined>>();
 
-function probeClang(p: string): Promise<ClangFacts | undefined> {
+function probeClang(p: string, cache: CacheRef | undefined): Promise<ClangFacts | undefined> {
   let memo = clangMemo.get(p);
+  if (memo === undefined && cache !== undefined) {
+    const known = readClangFacts(cache, p);
+    if (known !== undefined) {
+      memo = Promise.resolve({ tool: { path: p, major: known.major, version: known.version }, resourceDir: known.resourceDir, systemIncludeDirs: known.systemIncludeDirs });
+      clangMemo.set(p, memo);
+    }
+  }
   if (memo === undefined) {
     memo = import('execa')
       .then(({ execa }) => execa(p, ['-v', '-E', '-x', 'c', '-', '-o', '/dev/null'], { input: '', reject: false, timeout: 30_000 }))
       .then((r) => {
       const facts = parseClangVerbose(String(r.stderr));
+      if (facts !== undefined && cache !== undefined) writeClangFacts(cache, p, facts);
       return facts === undefined
         ? undefined
         : { tool: { path: p, major: facts.major, version: facts.version }, resourceDir: facts.resourceDir, systemIncludeDirs: facts.systemIncludeDirs };
@@ -141,7 +153,7 @@ function probeLlvmTool(p: string): Promise<ToolInfo | undefined> {
   return memo;
 }
 
-async function findClang(explicit: string | undefined, envPath: string | undefined, llvmDirs: boolean, tried: TriedStep[]): Promise<ClangFacts> {
+async function findClang(explicit: string | undefined, envPath: string | undefined, llvmDirs: boolean, cache: CacheRef | undefined, tried: TriedStep[]): Promise<ClangFacts> {
   const names = explicit !== undefined ? [explicit] : candidates('clang', llvmDirs);
   for (const name of names) {
     const p = await which(name, envPath);
@@ -149,7 +161,7 @@ async function findClang(explicit: string | undefined, envPath: string | undefin
       if (explicit !== undefined) tried.push({ what: name, outcome: 'not found' });
       continue;
     }
-    const facts = await probeClang(p);
+    const facts = await probeClang(p, cache);
     if (facts === undefined) {
       tried.push({ what: p, outcome: 'did not report a clang version' });
       continue;
@@ -213,7 +225,7 @@ export async function findToolchain(options: ToolchainOptions): Promise<Toolchai
   const env = options.env ?? process.env;
   const tried: TriedStep[] = [];
   const llvmDirs = options.llvmDirs ?? true;
-  const clang = await findClang(options.clang ?? env['CLANG'], env['PATH'], llvmDirs, tried);
+  const clang = await findClang(options.clang ?? env['CLANG'], env['PATH'], llvmDirs, options.cache, tried);
   const [opt, llc] = options.backend
     ? await Promise.all([
         findBackendTool('opt', options.opt ?? env['OPT'], clang.tool.major, env['PATH'], llvmDirs, tried),
