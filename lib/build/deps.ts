@@ -1,0 +1,76 @@
+/**
+ * Make-compatible depfiles for built objects. The dependencies come from a preprocess-only pass of the compile's own
+ * clang command (`-M -MF <tmp>`), so they are right whether the object was compiled or served from the object cache.
+ */
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { depfilePrerequisites } from '../compile/depfile.js';
+import { tempOutputPath } from '../compile/run.js';
+import { BpfCompileError, ErrorCode } from '../errors.js';
+
+/** Escape a path for a make rule (inverse of `parseDepfile`): space → `\ `, `#` → `\#`, `$` → `$$`. */
+export function escapeMakePath(p: string): string {
+  let out = '';
+  for (let i = 0; i < p.length; i++) {
+    const c = p[i] as string;
+    if (c === ' ' || c === '\t') {
+      // backslashes right before a space must be doubled so they stay literal
+      let n = 0;
+      while (out.endsWith('\\'.repeat(n + 1))) n++;
+      out += `${'\\'.repeat(n)}\\${c}`;
+    } else if (c === '#') out += '\\#';
+    else if (c === '$') out += '$$';
+    else out += c;
+  }
+  return out;
+}
+
+/**
+ * The text of a depfile: `<object>: <source> <headers…>` (continued lines), then an empty rule per header (like
+ * clang's `-MP`) so a deleted header does not break make.
+ */
+export function formatDepfile(object: string, prerequisites: readonly string[]): string {
+  const lines = [`${escapeMakePath(object)}:`, ...prerequisites.map((p) => ` ${escapeMakePath(p)}`)];
+  const rule = lines.join(' \\\n');
+  const phony = prerequisites.slice(1).map((p) => `\n${escapeMakePath(p)}:\n`).join('');
+  return `${rule}\n${phony}`;
+}
+
+/** clang's argv for a dependency-only pass: the compile's argv up to `-c`, then `-M -MF <file> <source>`. */
+export function dependencyArgv(clangArgv: readonly string[], depfile: string): string[] {
+  const at = clangArgv.lastIndexOf('-c');
+  const source = clangArgv[at + 1];
+  if (at < 0 || source === undefined) throw new TypeError('clang argv without -c <source>');
+  return [...clangArgv.slice(0, at), '-M', '-MF', depfile, source];
+}
+
+/**
+ * Write `<object>.d` (atomically) listing the source and every header the compile reads (absolute paths); the rule's
+ * target is `ruleTarget` (default: `object`). Runs `clang` (the compile's toolchain) with {@link dependencyArgv}.
+ * @returns the depfile path.
+ */
+export async function writeObjectDepfile(clang: string, clangArgv: readonly string[], object: string, ruleTarget: string = object): Promise<string> {
+  const { execa } = await import('execa');
+  const tmpDir = await fs.mkdtemp(path.join(os.tmpdir(), 'bpfc-build-deps-'));
+  const out = `${object}.d`;
+  try {
+    const raw = path.join(tmpDir, 'deps.d');
+    const r = await execa(clang, dependencyArgv(clangArgv, raw), { stdin: 'ignore', reject: false });
+    if (r.exitCode !== 0) {
+      throw new BpfCompileError(ErrorCode.COMPILE_FAILED, `dependency pass failed for ${object}`, { details: { diagnostics: String(r.stderr) } });
+    }
+    const deps = depfilePrerequisites(await fs.readFile(raw, 'utf8')).map((d) => path.resolve(d));
+    const tmp = tempOutputPath(out);
+    try {
+      await fs.writeFile(tmp, formatDepfile(ruleTarget, deps), { mode: 0o644 });
+      await fs.rename(tmp, out);
+    } catch (err) {
+      await fs.rm(tmp, { force: true });
+      throw err;
+    }
+    return out;
+  } finally {
+    await fs.rm(tmpDir, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,104 @@
+/**
+ * `bpf-compile build <files...> --out-dir DIR`: compile many programs for one or more targets in parallel.
+ * Registered by {@link addBuildCommand}; the shared target/compile options come from main.ts through `helpers`.
+ */
+import { type Command } from 'commander';
+import type { CompileOptions } from '../../compile/index.js';
+import { BpfCompileError, ErrorCode } from '../../errors.js';
+import { buildMany, splitList, type BuildSummary, type CompileFn } from '../../build/index.js';
+import type { CliIo } from '../main.js';
+
+/** The build command's own flags (the shared compile flags come on top). */
+export interface BuildOwnFlags {
+  outDir: string;
+  arch?: string | string[];
+  target?: string[];
+  jobs?: string;
+  depfile?: boolean;
+  strip?: boolean;
+  json?: boolean;
+  cache?: boolean;
+}
+
+/** What main.ts lends the build command: its shared option set and the flags → `CompileOptions` mapping. */
+export interface BuildCommandHelpers<F> {
+  /** Adds the shared target and compile options (`--mode`, `--kernel-release`, `--cache-dir`, `--arch`, …). */
+  addCompileOptions(cmd: Command): Command;
+  /** Maps parsed flags to compile options. `source`/`output` are placeholders; build sets its own. */
+  compileOptionsOf(flags: F, source: string, output: string, extraArgs: readonly string[]): CompileOptions;
+  /** The compile function (tests inject a fake). Default: `compile()`. */
+  compileFn?: CompileFn;
+}
+
+function collect(value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), value];
+}
+
+/** Parse `--jobs N`. @throws BpfCompileError `USAGE`. */
+export function parseJobs(value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new BpfCompileError(ErrorCode.USAGE, `--jobs must be a positive integer, not '${value}'`);
+  return n;
+}
+
+/** Human summary line after the status lines. */
+export function summaryLine(s: BuildSummary): string {
+  return `${s.built} built, ${s.failed} failed (${s.targets.join(', ')})`;
+}
+
+/**
+ * Register `build <files...>` on `program`. Exit status: 0 when every object was built, 1 (`COMPILE_FAILED`) when any
+ * failed (the others are still built); usage errors as elsewhere.
+ */
+export function addBuildCommand<F>(program: Command, io: CliIo, helpers: BuildCommandHelpers<F>): Command {
+  const cmd = helpers.addCompileOptions(
+    program
+      .command('build')
+      .description('compile many eBPF programs (files or globs: *, ?, **) for one or more targets, in parallel')
+      .argument('<files...>', 'eBPF C files or glob patterns')
+      .requiredOption('--out-dir <dir>', 'where the objects go: <stem>.bpf.o, or <stem>.<arch>.bpf.o for several targets')
+      .option('--target <list>', 'byte-order targets instead of arches: bpfel, bpfeb (comma-separated); named <stem>.bpfel.bpf.o …', collect)
+      .option('--jobs <n>', 'compiles at once (default: the number of CPUs)')
+      .option('--depfile', 'write <object>.d next to each object (make dependencies: the source and every header)')
+      .option('--strip', 'strip debug info with llvm-strip -g, keeping .BTF and .BTF.ext')
+      .option('--json', 'print the build summary as JSON on stdout')
+      .option('--no-cache', 'compile even when an unchanged object is cached')
+      .addHelpText('after', '\nThe shared --arch takes a comma-separated list here (--arch x86_64,aarch64,s390x).\nExample:\n  bpf-compile build src/*.bpf.c --out-dir build --arch x86,arm64 --depfile'),
+  );
+  if (!cmd.options.some((o) => o.long === '--arch')) cmd.option('--arch <list>', 'target arches, comma-separated (default: this machine)');
+  cmd.action(async (files: string[], flags: F & BuildOwnFlags) => {
+    const quiet = program.opts<{ quiet?: boolean }>().quiet === true;
+    const { source: _source, output: _output, arch: _arch, ...compileOptions } = helpers.compileOptionsOf(flags, '', '', []);
+    const arch = flags.arch === undefined ? undefined : typeof flags.arch === 'string' ? [flags.arch] : flags.arch;
+    const summary = await buildMany({
+      ...compileOptions,
+      cache: flags.cache !== false,
+      inputs: files,
+      outDir: flags.outDir,
+      arches: splitList(arch),
+      targets: splitList(flags.target),
+      jobs: parseJobs(flags.jobs),
+      depfile: flags.depfile === true,
+      strip: flags.strip === true,
+      ...(helpers.compileFn === undefined ? {} : { compileFn: helpers.compileFn }),
+      onStatus: (line) => (flags.json === true ? io.stderr : io.stdout)(`${line}\n`),
+    });
+    if (!quiet) {
+      for (const item of summary.items) {
+        if (item.ok && item.diagnostics !== '') io.stderr(item.diagnostics.endsWith('\n') ? item.diagnostics : `${item.diagnostics}\n`);
+      }
+    }
+    if (flags.json === true) io.stdout(`${JSON.stringify(summary, null, 2)}\n`);
+    else io.stdout(`${summaryLine(summary)}\n`);
+    if (!summary.ok) {
+      for (const item of summary.items) {
+        if (!item.ok && item.error?.diagnostics !== undefined) io.stderr(`--- ${item.source} (${item.target}):\n${item.error.diagnostics.trimEnd()}\n`);
+      }
+      throw new BpfCompileError(ErrorCode.COMPILE_FAILED, `${summary.failed} of ${summary.items.length} objects failed`, {
+        details: { failed: summary.items.filter((i) => !i.ok).map((i) => `${i.source} (${i.target})`) },
+      });
+    }
+  });
+  return cmd;
+}
