@@ -6,6 +6,9 @@ import { BpfCompileError, ErrorCode } from '../errors.js';
 import { resolveHeaders, type ResolveOptions } from '../resolve.js';
 import { packageInfo } from '../system/package-info.js';
 import { EXIT, EXIT_BY_ERROR, EXIT_HELP } from './exit-codes.js';
+import { addBuildCommand } from './commands/build.js';
+import { addDoctorCommand } from './commands/doctor.js';
+import { addInitCommand } from './commands/init.js';
 import { formatEnv, formatError, formatHeaders, shellQuote } from './format.js';
 import { progressBar, type ProgressStream } from './progress.js';
 import { formatBytes, parseDuration, parseSize } from './units.js';
@@ -223,6 +226,9 @@ export function buildProgram(io: CliIo = defaultIo): Command {
     }
   });
 
+  addBuildCommand(program, io, { addCompileOptions, compileOptionsOf });
+  addDoctorCommand(program, io, addTargetOptions);
+  addInitCommand(program, io);
   addCacheCommand(program, io);
   return program;
 }

@@ -1,0 +1,127 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { Command } from 'commander';
+import { buildDoctorReport, formatDoctorReport, type DoctorProbes, type SourceReport, type ToolchainReport } from '../../lib/doctor/index.js';
+import { addDoctorCommand } from '../../lib/cli/commands/doctor.js';
+
+const tools = (major: number): ToolchainReport => ({
+  clangOk: true,
+  backendOk: true,
+  tools: ['clang', 'opt', 'llc', 'llvm-strip'].map((name) => ({ name, path: `/usr/bin/${name}`, major, version: `${major}.0.6` })),
+  agree: true,
+  majors: [major],
+});
+
+const found = (name: string, kind: SourceReport['kind']): SourceReport => ({ name, kind, found: true, detail: `/fake/${name}`, warnings: [] });
+const missing = (name: string, kind: SourceReport['kind']): SourceReport => ({ name, kind, found: false, reason: `${name}: nothing here`, warnings: [] });
+
+/** Probes of a machine where everything works; override what a test breaks. */
+function good(over: Partial<DoctorProbes> = {}): Partial<DoctorProbes> {
+  return {
+    toolchain: async () => tools(14),
+    libbpf: async () => ({ ok: true, dir: '/usr/include' }),
+    sources: async () => [missing('override', 'kernel-tree'), found('modules', 'kernel-tree'), missing('kheaders', 'kernel-tree'), found('btf', 'vmlinux')],
+    btf: async () => ({ path: '/sys/kernel/btf/vmlinux', present: true }),
+    cache: async () => ({ path: '/var/cache/bpf-compile', origin: 'system', exists: true, ok: true }),
+    bpf: async () => ({ permitted: true, root: true, bpftool: 'bpftool v7.1.0' }),
+    installCommand: async (_root, rel) => `apt-get install linux-headers-${rel}`,
+    ...over,
+  };
+}
+
+const REL = '6.1.0-99-amd64';
+
+test('all good: exit 0, both kinds of programs, a compile next step', async () => {
+  const r = await buildDoctorReport({ kernelRelease: REL, arch: 'x86_64' }, good());
+  assert.equal(r.exitCode, 0);
+  assert.equal(r.verdict.status, 'ok');
+  assert.equal(r.verdict.kernelHeaders, true);
+  assert.equal(r.verdict.core, true);
+  assert.equal(r.target.release, REL);
+  assert.equal(r.target.running, false);
+  assert.deepEqual(r.nextSteps, [`compile: bpf-compile compile prog.bpf.c -o prog.bpf.o --kernel-release ${REL}`]);
+  const text = formatDoctorReport(r);
+  assert.match(text, /one LLVM major: yes \(14\)/);
+  assert.match(text, /modules\s+found: \/fake\/modules/);
+  assert.match(text, /kheaders\s+no: kheaders: nothing here/);
+  assert.match(text, /bpf\(\) loading: permitted/);
+});
+
+test('no clang: exit 4 with the install step first', async () => {
+  const noClang: ToolchainReport = {
+    clangOk: false,
+    backendOk: false,
+    tools: ['clang', 'opt', 'llc', 'llvm-strip'].map((name) => ({ name, path: undefined, major: undefined, version: undefined })),
+    agree: true,
+    majors: [],
+    error: 'clang not found',
+    hint: 'install clang and llvm (Debian/Ubuntu: apt-get install clang llvm)',
+  };
+  const r = await buildDoctorReport({ kernelRelease: REL, arch: 'x86_64' }, good({ toolchain: async () => noClang }));
+  assert.equal(r.exitCode, 4);
+  assert.equal(r.verdict.status, 'toolchain');
+  assert.match(r.verdict.summary, /clang not found/);
+  assert.match(r.nextSteps[0] ?? '', /apt-get install clang llvm/);
+  assert.match(formatDoctorReport(r), /clang\s+not found/);
+});
+
+test('libbpf missing: exit 4', async () => {
+  const r = await buildDoctorReport({ kernelRelease: REL, arch: 'x86_64' }, good({ libbpf: async () => ({ ok: false, error: 'libbpf headers not found', hint: 'apt-get install libbpf-dev' }) }));
+  assert.equal(r.exitCode, 4);
+  assert.ok(r.nextSteps.includes('apt-get install libbpf-dev'));
+});
+
+test('no kernel headers and no BTF: exit 3 with the headers package and the BTF route', async () => {
+  const r = await buildDoctorReport(
+    { kernelRelease: REL, arch: 'x86_64' },
+    good({
+      sources: async () => [missing('override', 'kernel-tree'), missing('modules', 'kernel-tree'), missing('kheaders', 'kernel-tree'), missing('btf', 'vmlinux')],
+      btf: async () => ({ path: '/sys/kernel/btf/vmlinux', present: false }),
+    }),
+  );
+  assert.equal(r.exitCode, 3);
+  assert.equal(r.verdict.status, 'headers');
+  assert.ok(r.nextSteps.some((s) => s.includes(`apt-get install linux-headers-${REL}`)));
+  assert.ok(r.nextSteps.some((s) => s.includes('CONFIG_DEBUG_INFO_BTF')));
+  assert.ok(!r.nextSteps.some((s) => s.startsWith('compile:')));
+});
+
+test('BTF only: exit 0, CO-RE only', async () => {
+  const r = await buildDoctorReport(
+    { kernelRelease: REL, arch: 'x86_64' },
+    good({ sources: async () => [missing('override', 'kernel-tree'), missing('modules', 'kernel-tree'), missing('kheaders', 'kernel-tree'), found('btf', 'vmlinux')] }),
+  );
+  assert.equal(r.exitCode, 0);
+  assert.match(r.verdict.summary, /^CO-RE only/);
+  assert.equal(r.verdict.kernelHeaders, false);
+});
+
+test('mismatched LLVM majors, unsafe cache and no bpf(): reported with next steps', async () => {
+  const t = tools(14);
+  const mixed: ToolchainReport = { ...t, tools: t.tools.map((x) => (x.name === 'llvm-strip' ? { ...x, major: 15, version: '15.0.7' } : x)), agree: false, majors: [14, 15] };
+  const r = await buildDoctorReport(
+    { kernelRelease: REL, arch: 'x86_64' },
+    good({
+      toolchain: async () => mixed,
+      cache: async () => ({ path: '/x', origin: 'option', exists: true, ok: false, error: 'refusing to use the cache: /x is world-writable', hint: 'chmod 700 /x' }),
+      bpf: async () => ({ permitted: false, root: false, bpftool: 'bpftool v7.1.0', reason: 'not running as root' }),
+    }),
+  );
+  assert.equal(r.exitCode, 0);
+  assert.ok(r.nextSteps.some((s) => s.includes('use one LLVM version')));
+  assert.ok(r.nextSteps.includes('chmod 700 /x'));
+  assert.ok(r.nextSteps.some((s) => s.includes('run as root')));
+  const text = formatDoctorReport(r);
+  assert.match(text, /one LLVM major: no \(14, 15\)/);
+  assert.match(text, /UNSAFE: refusing to use the cache/);
+});
+
+test('addDoctorCommand registers doctor with --json and the target options', async () => {
+  const out: string[] = [];
+  const program = new Command('bpf-compile').exitOverride();
+  addDoctorCommand(program, { stdout: (s) => out.push(s), stderr: () => undefined }, (c) => c.option('--kernel-release <r>').option('--load-module <p>', 'policy', 'auto'));
+  assert.ok(program.commands.some((c) => c.name() === 'doctor'));
+  const help = program.commands.find((c) => c.name() === 'doctor')?.helpInformation() ?? '';
+  assert.match(help, /--json/);
+  assert.match(help, /--kernel-release/);
+});
