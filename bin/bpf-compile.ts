@@ -1,4 +1,12 @@
 #!/usr/bin/env node
 import { main } from '../lib/cli/main.js';
 
+// A reader that goes away (`bpf-compile init --list | head -1`) is not an error: stop quietly, like other CLI tools.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    throw err;
+  });
+}
+
 process.exitCode = await main(process.argv);

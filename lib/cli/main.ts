@@ -1,7 +1,7 @@
 import { Command, CommanderError, Option } from 'commander';
 import { knownArchNames } from '../arch.js';
 import { cflagsOf } from '../compile/flags.js';
-import { compile, planCompile, type CompileMode, type CompileOptions } from '../compile/index.js';
+import type { CompileMode, CompileOptions } from '../compile/index.js';
 import { BpfCompileError, ErrorCode } from '../errors.js';
 import { resolveHeaders, type ResolveOptions } from '../resolve.js';
 import { packageInfo } from '../system/package-info.js';
@@ -12,7 +12,7 @@ import { addInitCommand } from './commands/init.js';
 import { formatEnv, formatError, formatHeaders, shellQuote } from './format.js';
 import { progressBar, type ProgressStream } from './progress.js';
 import { formatBytes, parseDuration, parseSize } from './units.js';
-import { cachePath, clear, listEntries, prune, type CacheRef, type PruneOptions, type PruneResult } from '../cache/index.js';
+import type { CacheRef, PruneOptions, PruneResult } from '../cache/index.js';
 import type { LoadModulePolicy } from '../kmod/load.js';
 import type { HeaderKind } from '../sources/index.js';
 import { tempOutputPath } from '../compile/run.js';
@@ -194,6 +194,7 @@ export function buildProgram(io: CliIo = defaultIo): Command {
       .argument('[source]', 'a C file to decide --mode auto by (default: kernel mode when headers are found, else plain)')
       .argument('[clangArgs...]', 'extra clang arguments, after --'),
   ).action(async (source: string | undefined, clangArgs: string[], flags: CompileFlags & { json?: boolean }) => {
+    const { planCompile } = await import('../compile/index.js');
     const planned = await withProgress((onProgress) => planCompile(compileOptionsOf(flags, source ?? '/dev/null', 'out.o', clangArgs, onProgress)));
     warn(planned.warnings);
     const cflags = cflagsOf(planned.plan);
@@ -211,6 +212,7 @@ export function buildProgram(io: CliIo = defaultIo): Command {
       .option('--no-cache', 'compile even when an unchanged object is cached')
       .addHelpText('after', '\nExample:\n  bpf-compile compile probe.bpf.c -o probe.bpf.o --kernel-release 6.1.0-56-amd64 -- -DDEBUG=1'),
   ).action(async (source: string, clangArgs: string[], flags: CompileFlags & { output: string; json?: boolean; cache: boolean }) => {
+    const { compile, planCompile } = await import('../compile/index.js');
     const result = await withProgress(async (onProgress) => {
       const opts = { ...compileOptionsOf(flags, source, flags.output, clangArgs, onProgress), cache: flags.cache };
       if (globals().debug === true) {
@@ -247,7 +249,8 @@ function addCacheCommand(program: Command, io: CliIo): void {
     .description('print the cache directory')
     .option('--cache-dir <dir>', 'cache directory')
     .option('--json', 'print as JSON')
-    .action((f: { cacheDir?: string; json?: boolean }) => {
+    .action(async (f: { cacheDir?: string; json?: boolean }) => {
+      const { cachePath } = await import('../cache/index.js');
       const p = cachePath(ref(f));
       io.stdout(f.json === true ? `${JSON.stringify(p)}\n` : `${p.path}\n`);
     });
@@ -256,7 +259,8 @@ function addCacheCommand(program: Command, io: CliIo): void {
     .description('list cache entries')
     .option('--cache-dir <dir>', 'cache directory')
     .option('--json', 'print as JSON')
-    .action((f: { cacheDir?: string; json?: boolean }) => {
+    .action(async (f: { cacheDir?: string; json?: boolean }) => {
+      const { listEntries } = await import('../cache/index.js');
       const entries = listEntries(ref(f));
       if (f.json === true) return io.stdout(`${JSON.stringify(entries, null, 2)}\n`);
       for (const e of entries) {
@@ -281,6 +285,7 @@ function addCacheCommand(program: Command, io: CliIo): void {
         ...(f.maxSize === undefined ? {} : { maxBytes: parseSize(f.maxSize) }),
         dryRun: f.dryRun === true,
       };
+      const { prune } = await import('../cache/index.js');
       printResult(await prune(ref(f), options), f.json);
     });
   cache
@@ -288,7 +293,10 @@ function addCacheCommand(program: Command, io: CliIo): void {
     .description('remove every entry not in use')
     .option('--cache-dir <dir>', 'cache directory')
     .option('--json', 'print as JSON')
-    .action(async (f: { cacheDir?: string; json?: boolean }) => printResult(await clear(ref(f)), f.json));
+    .action(async (f: { cacheDir?: string; json?: boolean }) => {
+      const { clear } = await import('../cache/index.js');
+      printResult(await clear(ref(f)), f.json);
+    });
 }
 
 /** Run the CLI; resolves to the exit code (never throws). */

@@ -5,7 +5,7 @@
 import { type Command } from 'commander';
 import type { CompileOptions } from '../../compile/index.js';
 import { BpfCompileError, ErrorCode } from '../../errors.js';
-import { buildMany, splitList, type BuildSummary, type CompileFn } from '../../build/index.js';
+import type { BuildSummary, CompileFn } from '../../build/index.js';
 import type { CliIo } from '../main.js';
 
 /** The build command's own flags (the shared compile flags come on top). */
@@ -71,6 +71,8 @@ export function addBuildCommand<F>(program: Command, io: CliIo, helpers: BuildCo
     const quiet = program.opts<{ quiet?: boolean }>().quiet === true;
     const { source: _source, output: _output, arch: _arch, ...compileOptions } = helpers.compileOptionsOf(flags, '', '', []);
     const arch = flags.arch === undefined ? undefined : typeof flags.arch === 'string' ? [flags.arch] : flags.arch;
+    // loaded when the command runs: other commands do not pay for the build machinery at start-up
+    const { buildMany, splitList } = await import('../../build/index.js');
     const summary = await buildMany({
       ...compileOptions,
       cache: flags.cache !== false,

@@ -1,6 +1,6 @@
 /** CLI glue of `bpf-compile doctor`; the logic is in `lib/doctor/`. */
 import type { Command } from 'commander';
-import { buildDoctorReport, formatDoctorReport, type DoctorOptions, type DoctorReport } from '../../doctor/index.js';
+import type { DoctorOptions, DoctorReport } from '../../doctor/index.js';
 import { BpfCompileError, ErrorCode } from '../../errors.js';
 import type { LoadModulePolicy } from '../../kmod/load.js';
 import type { CliIo } from '../main.js';
@@ -68,6 +68,7 @@ export function addDoctorCommand(program: Command, io: CliIo, addTargetOptions: 
       .addHelpText('after', '\nExit codes: 0 compiling can work, 4 toolchain or libbpf missing, 3 no kernel headers and no BTF.\nThe kheaders module is not loaded unless --load-module is given.'),
   ).action(async (flags: DoctorFlags, cmd: Command) => {
     const explicit = cmd.getOptionValueSource('loadModule') === 'cli';
+    const { buildDoctorReport, formatDoctorReport } = await import('../../doctor/index.js');
     const report = await buildDoctorReport(doctorOptionsOf(flags, explicit));
     io.stdout(flags.json === true ? `${JSON.stringify(report, null, 2)}\n` : formatDoctorReport(report));
     if (report.exitCode !== 0) throw verdictError(report);

@@ -1,6 +1,5 @@
 /** CLI glue of `bpf-compile init`; the logic is in `lib/init/`. */
 import type { Command } from 'commander';
-import { initProject, listTemplates } from '../../init/index.js';
 import { BpfCompileError, ErrorCode } from '../../errors.js';
 import type { CliIo } from '../main.js';
 
@@ -19,6 +18,7 @@ export function addInitCommand(program: Command, io: CliIo): void {
     .option('--name <name>', 'project name (default: from the directory name)')
     .action(async (template: string | undefined, dir: string | undefined, f: { list?: boolean; force?: boolean; name?: string }) => {
       if (f.list === true) {
+        const { listTemplates } = await import('../../init/index.js');
         const all = await listTemplates();
         const width = Math.max(0, ...all.map((t) => t.name.length));
         for (const t of all) io.stdout(`${t.name.padEnd(width)}  ${t.description}\n`);
@@ -27,6 +27,7 @@ export function addInitCommand(program: Command, io: CliIo): void {
       if (template === undefined) {
         throw new BpfCompileError(ErrorCode.USAGE, 'init needs a template name', { hint: 'bpf-compile init --list shows them; e.g. bpf-compile init xdp-counter my-xdp' });
       }
+      const { initProject } = await import('../../init/index.js');
       const r = await initProject({ template, dir, force: f.force === true, ...(f.name === undefined ? {} : { name: f.name }) });
       for (const file of r.files) io.stdout(`${r.overwritten.includes(file) ? 'overwrote' : 'created'} ${file}\n`);
       io.stdout(`\n${r.name}: ${r.template} project in ${r.dir}\nnext: cd ${dir ?? r.template} && npm install && npm run prebuild && sudo npm start\n`);
