@@ -36,3 +36,10 @@ test('the README main command works: npx bpf-compile compile an example', async 
   assert.equal(r.exitCode, 0, String(r.all));
   await execa('rm', ['-f', out]);
 });
+
+test('the built CLI exits quietly when its reader goes away (EPIPE), no stack trace', async () => {
+  const cli = path.join(ROOT, 'dist/bin/bpf-compile.mjs');
+  const r = await execa('sh', ['-c', `node '${cli}' init --list | head -c 1 >/dev/null; node '${cli}' --help | head -c 1 >/dev/null`], { reject: false, all: true });
+  assert.equal(r.exitCode, 0);
+  assert.doesNotMatch(String(r.all), /EPIPE|at .*\(/);
+});
