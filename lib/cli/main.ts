@@ -20,7 +20,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 
 /** Options every command that targets a kernel takes. */
-interface TargetFlags {
+export interface TargetFlags {
   kheaders?: string;
   btf?: string;
   btfModule?: string[];

@@ -2,22 +2,11 @@
 import type { Command } from 'commander';
 import type { DoctorOptions, DoctorReport } from '../../doctor/index.js';
 import { BpfCompileError, ErrorCode } from '../../errors.js';
-import type { LoadModulePolicy } from '../../kmod/load.js';
-import type { CliIo } from '../main.js';
+import type { CliIo, TargetFlags } from '../main.js';
 
 /** The flags `doctor` takes (the shared target options plus the toolchain ones). */
-interface DoctorFlags {
+interface DoctorFlags extends TargetFlags {
   json?: boolean;
-  kheaders?: string;
-  btf?: string;
-  btfModule?: string[];
-  loadModule?: LoadModulePolicy;
-  cacheDir?: string;
-  kernelRelease?: string;
-  arch?: string;
-  root?: string;
-  kernelSource?: string;
-  kernelBuild?: string;
   clang?: string;
   opt?: string;
   llc?: string;
