@@ -32,6 +32,10 @@ export interface ResolveOptions extends TargetOptions {
   btf?: string;
   /** Module BTFs whose types are added to a generated `vmlinux.h` (names under `/sys/kernel/btf/`, or paths). */
   btfModules?: readonly string[];
+  /** HTTP mirrors of header archives, tried in order. Default: `BPF_COMPILE_MIRROR` (space-separated). */
+  mirrors?: readonly string[];
+  /** Never touch the network; only cached downloads. Default: `BPF_COMPILE_OFFLINE=1`. */
+  offline?: boolean;
   /** Only accept headers of this kind: a kernel tree (kernel mode) or a generated `vmlinux.h` (CO-RE). Default: either. */
   kind?: HeaderKind;
 }
@@ -94,7 +98,7 @@ function pickSources(names: readonly string[] | undefined, kind: HeaderKind | un
 
 /**
  * Find kernel headers for the target kernel, trying each source in priority order: explicit override →
- * `/lib/modules/<release>/{build,source}` → the in-kernel archive (extracted into the cache) → a `vmlinux.h`
+ * `/lib/modules/<release>/{build,source}` → the in-kernel archive (extracted into the cache) → a verified download from an HTTP mirror → a `vmlinux.h`
  * generated from BTF. Pass `kind` to accept only kernel trees (kernel mode) or only `vmlinux.h` (CO-RE).
  *
  * @returns the first usable headers, with their version and everything tried.
@@ -117,6 +121,8 @@ export async function resolveHeaders(options: ResolveOptions = {}): Promise<Reso
     onProgress: options.onProgress,
     btfFile: options.btf,
     btfModules: options.btfModules ?? [],
+    mirrors: options.mirrors,
+    offline: options.offline,
   };
   const tried: TriedStep[] = [];
   const hints: string[] = [];

@@ -9,6 +9,7 @@ import { EXIT, EXIT_BY_ERROR, EXIT_HELP } from './exit-codes.js';
 import { addBuildCommand } from './commands/build.js';
 import { addDoctorCommand } from './commands/doctor.js';
 import { addInitCommand } from './commands/init.js';
+import { addPackCommand } from './commands/pack.js';
 import { formatEnv, formatError, formatHeaders, shellQuote } from './format.js';
 import { progressBar, type ProgressStream } from './progress.js';
 import { formatBytes, parseDuration, parseSize } from './units.js';
@@ -21,6 +22,8 @@ import path from 'node:path';
 
 /** Options every command that targets a kernel takes. */
 export interface TargetFlags {
+  mirror?: string[];
+  offline?: boolean;
   kheaders?: string;
   btf?: string;
   btfModule?: string[];
@@ -73,7 +76,9 @@ function addTargetOptions(cmd: Command): Command {
     .addOption(new Option('--load-module <policy>', 'load the kheaders module for the running kernel when needed (auto: only as root)').choices(['auto', 'never', 'always']).default('auto'))
     .option('--cache-dir <dir>', 'cache directory (default: $BPF_COMPILE_CACHE_DIR, /var/cache/bpf-compile for root, else ~/.cache/bpf-compile)')
     .option('--btf <file>', 'BTF for a generated vmlinux.h: raw BTF, an ELF with .BTF, or a btfhub .btf.tar.xz (default: /sys/kernel/btf/vmlinux)')
-    .option('--btf-module <name>', 'add a module\'s BTF (/sys/kernel/btf/<name>, or a file) to the generated vmlinux.h; repeatable', collect, []);
+    .option('--btf-module <name>', 'add a module\'s BTF (/sys/kernel/btf/<name>, or a file) to the generated vmlinux.h; repeatable', collect, [])
+    .option('--mirror <url>', 'an HTTP mirror of header archives (base URL with index.json, or a URL template); repeatable (default: $BPF_COMPILE_MIRROR)', collect, [])
+    .option('--offline', 'never use the network: only cached downloads (also BPF_COMPILE_OFFLINE=1)');
 }
 
 function collect(value: string, previous: string[]): string[] {
@@ -97,6 +102,8 @@ function resolveOptionsOf(f: TargetFlags, onProgress?: ResolveOptions['onProgres
     cacheDir: f.cacheDir,
     btf: f.btf,
     btfModules: f.btfModule ?? [],
+    ...(f.mirror === undefined || f.mirror.length === 0 ? {} : { mirrors: f.mirror }),
+    ...(f.offline === true ? { offline: true } : {}),
     onProgress,
     kernelRelease: f.kernelRelease,
     arch: f.arch,
@@ -158,6 +165,17 @@ export function buildProgram(io: CliIo = defaultIo): Command {
     const headers = await withProgress((onProgress) => resolveHeaders({ ...resolveOptionsOf(flags, onProgress), ...(flags.kind === undefined ? {} : { kind: flags.kind }) }));
     if (flags.json === true) io.stdout(`${JSON.stringify(headers, null, 2)}\n`);
     else io.stdout(`${formatHeaders(headers)}\n`);
+  });
+
+  addTargetOptions(
+    program
+      .command('fetch')
+      .description('download and extract the headers of the target kernel from the mirrors into the cache (image builds, CI); offline afterwards')
+      .option('--json', 'print the result as JSON'),
+  ).action(async (flags: TargetFlags & { json?: boolean }) => {
+    const h = await withProgress((onProgress) => resolveHeaders({ ...resolveOptionsOf(flags, onProgress), sources: ['fetch'], kind: 'kernel-tree' }));
+    warn(h.warnings);
+    io.stdout(flags.json === true ? `${JSON.stringify(h, null, 2)}\n` : `${formatHeaders(h)}\n`);
   });
 
   addTargetOptions(
@@ -231,6 +249,7 @@ export function buildProgram(io: CliIo = defaultIo): Command {
   addBuildCommand(program, io, { addCompileOptions, compileOptionsOf });
   addDoctorCommand(program, io, addTargetOptions);
   addInitCommand(program, io);
+  addPackCommand(program, io, addTargetOptions);
   addCacheCommand(program, io);
   return program;
 }

@@ -87,6 +87,10 @@ export interface SourceContext {
   readonly btfFile: string | undefined;
   /** Module BTFs to add to a generated `vmlinux.h` (names under `/sys/kernel/btf/` or paths). */
   readonly btfModules: readonly string[];
+  /** HTTP mirrors of header archives (option `mirrors`, `--mirror`; else `BPF_COMPILE_MIRROR`). */
+  readonly mirrors?: readonly string[] | undefined;
+  /** Never use the network: only what is cached (option `offline`, `--offline`, `BPF_COMPILE_OFFLINE=1`). */
+  readonly offline?: boolean | undefined;
 }
 
 /** One place kernel headers can come from. Sources are tried in priority order; see `sources/index.ts`. */

@@ -1,0 +1,52 @@
+/**
+ * Typed errors of the `fetch` machinery. No new error codes: every failure is `INPUT_UNREADABLE` with a machine-readable
+ * `details.reason` (and `details.url` / `details.status` where known) and a hint.
+ */
+import { BpfCompileError, ErrorCode } from '../errors.js';
+
+/** Why a download or a mirror lookup failed (`details.reason`). */
+export type FetchFailureReason = 'http-status' | 'checksum' | 'timeout' | 'too-large' | 'redirect' | 'insecure' | 'truncated' | 'network';
+
+/** Reasons that mean "the mirror or the network is hostile or broken in a way retrying elsewhere must not hide". */
+export const FATAL_FETCH_REASONS: ReadonlySet<FetchFailureReason> = new Set(['checksum', 'insecure', 'redirect', 'too-large']);
+
+const HINTS: Record<FetchFailureReason, string> = {
+  'http-status': 'check the mirror URL and that it serves this release and arch (index.json or kheaders-<release>-<arch>.tar.xz)',
+  checksum: 'the file does not match its published sha256: the mirror is corrupt or tampered with; fix the mirror or pin the right sha256',
+  timeout: 'the mirror did not answer in time; check the network or try another mirror (BPF_COMPILE_MIRROR takes several)',
+  'too-large': 'the file is larger than allowed; check the mirror serves a kernel-headers archive',
+  redirect: 'the mirror redirects too often, in a loop, to a non-http(s) URL or from https to http; fix the mirror URL',
+  insecure: 'use an https:// mirror, or pin the archive sha256 when the mirror is plain http://',
+  truncated: 'the connection dropped before the whole file arrived; retry later',
+  network: 'check the network and the mirror host; HTTPS_PROXY/HTTP_PROXY are not supported yet',
+};
+
+/** Extra fields of a fetch error. */
+export interface FetchErrorInfo {
+  readonly url?: string;
+  readonly status?: number;
+  readonly hint?: string;
+  readonly cause?: unknown;
+  readonly details?: Readonly<Record<string, unknown>>;
+}
+
+/** Build the typed error for a fetch failure. */
+export function fetchError(reason: FetchFailureReason, message: string, info: FetchErrorInfo = {}): BpfCompileError {
+  return new BpfCompileError(ErrorCode.INPUT_UNREADABLE, message, {
+    hint: info.hint ?? HINTS[reason],
+    ...(info.cause === undefined ? {} : { cause: info.cause }),
+    details: {
+      ...info.details,
+      reason,
+      ...(info.url === undefined ? {} : { url: info.url }),
+      ...(info.status === undefined ? {} : { status: info.status }),
+    },
+  });
+}
+
+/** The `details.reason` of a fetch error, or undefined for any other error. */
+export function fetchFailureReason(err: unknown): FetchFailureReason | undefined {
+  if (!(err instanceof BpfCompileError) || err.code !== ErrorCode.INPUT_UNREADABLE) return undefined;
+  const r = err.details['reason'];
+  return typeof r === 'string' && r in HINTS ? (r as FetchFailureReason) : undefined;
+}

@@ -1,0 +1,172 @@
+/** `download()` against a local faulty mirror: every fault → its typed error and no file left behind. */
+import assert from 'node:assert/strict';
+import { createHash, randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, beforeEach, describe, test } from 'node:test';
+import { BpfCompileError } from '../../lib/errors.js';
+import { download, type DownloadOptions } from '../../lib/fetch/download.js';
+import { fetchFailureReason } from '../../lib/fetch/errors.js';
+import { startMirrorServer, type MirrorServer } from '../helpers/mirror-server.js';
+
+let tmp: string;
+let srv: MirrorServer;
+const body = randomBytes(256 * 1024);
+const sha = createHash('sha256').update(body).digest('hex');
+
+before(async () => {
+  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'bpfc-dl-'));
+  fs.mkdirSync(path.join(tmp, 'www'));
+  fs.writeFileSync(path.join(tmp, 'www/blob'), body);
+  srv = await startMirrorServer(path.join(tmp, 'www'));
+});
+after(async () => {
+  await srv.close();
+  fs.rmSync(tmp, { recursive: true, force: true });
+});
+beforeEach(() => srv.reset());
+
+const dest = (): string => path.join(tmp, 'out');
+const opts = (extra: Partial<DownloadOptions> = {}): DownloadOptions => ({
+  dest: dest(),
+  maxBytes: 1 << 20,
+  allowInsecureHttp: true,
+  retryBaseMs: 10,
+  retries: 2,
+  idleTimeoutMs: 300,
+  connectTimeoutMs: 2000,
+  env: {},
+  ...extra,
+});
+
+async function failure(p: Promise<unknown>): Promise<BpfCompileError> {
+  try {
+    await p;
+  } catch (err) {
+    assert.ok(err instanceof BpfCompileError, String(err));
+    assert.equal(fs.existsSync(dest()), false, 'the destination is removed');
+    return err;
+  }
+  assert.fail('expected a failure');
+}
+
+describe('download', () => {
+  test('streams, hashes, reports progress, writes 0600', async () => {
+    let last = 0;
+    const r = await download(`${srv.url}/blob`, opts({ expectedSha256: sha, onProgress: (p) => (last = p.done) }));
+    assert.equal(r.sha256, sha);
+    assert.equal(r.bytes, body.byteLength);
+    assert.equal(last, body.byteLength);
+    assert.deepEqual(fs.readFileSync(dest()), body);
+    assert.equal(fs.statSync(dest()).mode & 0o777, 0o600);
+    fs.rmSync(dest());
+  });
+  test('404 → http-status, no retry', async () => {
+    const e = await failure(download(`${srv.url}/missing`, opts()));
+    assert.equal(fetchFailureReason(e), 'http-status');
+    assert.equal(e.details['status'], 404);
+    assert.equal(srv.hits('/missing'), 1);
+  });
+  test('500 twice then success → retried, works', async () => {
+    srv.fault('/blob', { kind: 'status', status: 500, times: 2 });
+    const r = await download(`${srv.url}/blob`, opts({ expectedSha256: sha }));
+    assert.equal(r.sha256, sha);
+    assert.equal(srv.hits('/blob'), 3);
+    fs.rmSync(dest());
+  });
+  test('503 forever → http-status after retries', async () => {
+    srv.fault('/blob', { kind: 'status', status: 503 });
+    const e = await failure(download(`${srv.url}/blob`, opts()));
+    assert.equal(fetchFailureReason(e), 'http-status');
+    assert.equal(e.details['status'], 503);
+    assert.equal(srv.hits('/blob'), 3);
+  });
+  test('checksum mismatch → checksum', async () => {
+    const e = await failure(download(`${srv.url}/blob`, opts({ expectedSha256: 'f'.repeat(64) })));
+    assert.equal(fetchFailureReason(e), 'checksum');
+    assert.equal(srv.hits('/blob'), 1);
+  });
+  test('truncated body → truncated (after retries)', async () => {
+    srv.fault('/blob', { kind: 'truncate', sendBytes: 1000 });
+    const e = await failure(download(`${srv.url}/blob`, opts({ retries: 1 })));
+    assert.equal(fetchFailureReason(e), 'truncated');
+    assert.equal(srv.hits('/blob'), 2);
+  });
+  test('stall past the idle timeout → timeout', async () => {
+    srv.fault('/blob', { kind: 'stall', afterBytes: 100 });
+    const t0 = Date.now();
+    const e = await failure(download(`${srv.url}/blob`, opts({ retries: 0, idleTimeoutMs: 200 })));
+    assert.equal(fetchFailureReason(e), 'timeout');
+    assert.ok(Date.now() - t0 < 5000);
+  });
+  test('redirect loop → redirect', async () => {
+    srv.fault('/a', { kind: 'redirect', location: '/b' });
+    srv.fault('/b', { kind: 'redirect', location: '/a' });
+    const e = await failure(download(`${srv.url}/a`, opts()));
+    assert.equal(fetchFailureReason(e), 'redirect');
+  });
+  test('too many redirects → redirect', async () => {
+    for (let i = 0; i < 8; i++) srv.fault(`/r${i}`, { kind: 'redirect', location: `/r${i + 1}` });
+    const e = await failure(download(`${srv.url}/r0`, opts({ maxRedirects: 5 })));
+    assert.equal(fetchFailureReason(e), 'redirect');
+    assert.equal(srv.hits('/r6'), 0);
+  });
+  test('a redirect is followed', async () => {
+    srv.fault('/old', { kind: 'redirect', location: '/blob' });
+    const r = await download(`${srv.url}/old`, opts({ expectedSha256: sha }));
+    assert.equal(r.url, `${srv.url}/blob`);
+    fs.rmSync(dest());
+  });
+  test('redirect to a non-http scheme → redirect', async () => {
+    srv.fault('/evil', { kind: 'redirect', location: 'file:///etc/passwd' });
+    const e = await failure(download(`${srv.url}/evil`, opts()));
+    assert.equal(fetchFailureReason(e), 'redirect');
+  });
+  test('larger than maxBytes → too-large', async () => {
+    const e = await failure(download(`${srv.url}/blob`, opts({ maxBytes: 1000 })));
+    assert.equal(fetchFailureReason(e), 'too-large');
+  });
+  test('chunked body over maxBytes → too-large while streaming', async () => {
+    srv.fault('/blob', { kind: 'chunked' });
+    const e = await failure(download(`${srv.url}/blob`, opts({ maxBytes: 50_000 })));
+    assert.equal(fetchFailureReason(e), 'too-large');
+    assert.equal(srv.hits('/blob'), 1);
+  });
+  test('chunked body within limits → works, total unknown', async () => {
+    srv.fault('/blob', { kind: 'chunked' });
+    let total: number | undefined = -1;
+    const r = await download(`${srv.url}/blob`, opts({ expectedSha256: sha, onProgress: (p) => (total = p.total) }));
+    assert.equal(r.bytes, body.byteLength);
+    assert.equal(total, undefined);
+    fs.rmSync(dest());
+  });
+  test('a local write failure is reported as is, not retried as a network error', async () => {
+    await assert.rejects(download(`${srv.url}/blob`, opts({ dest: path.join(tmp, 'no/such/dir/out') })), (e: unknown) => {
+      assert.ok(!(e instanceof BpfCompileError));
+      assert.equal((e as { code?: string }).code, 'ENOENT');
+      return true;
+    });
+    assert.equal(srv.hits('/blob'), 1);
+  });
+  test('plain http refused unless allowed → insecure, no request', async () => {
+    const e = await failure(download(`${srv.url}/blob`, opts({ allowInsecureHttp: false })));
+    assert.equal(fetchFailureReason(e), 'insecure');
+    assert.equal(srv.hits('/blob'), 0);
+  });
+  test('connection refused → network (retried)', async () => {
+    const probe = await startMirrorServer(tmp);
+    const dead = probe.url;
+    await probe.close();
+    const e = await failure(download(`${dead}/blob`, opts({ retries: 1, env: { HTTPS_PROXY: 'http://127.0.0.1:9' } })));
+    assert.equal(fetchFailureReason(e), 'network');
+    assert.match(e.hint ?? '', /proxies/);
+  });
+  test('an abort signal stops the download', async () => {
+    srv.fault('/blob', { kind: 'stall', afterBytes: 10 });
+    const ac = new AbortController();
+    setTimeout(() => ac.abort(new Error('stop')), 100);
+    await assert.rejects(download(`${srv.url}/blob`, opts({ signal: ac.signal, idleTimeoutMs: 10_000 })));
+    assert.equal(fs.existsSync(dest()), false);
+  });
+});
