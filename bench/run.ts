@@ -12,6 +12,7 @@ const BENCHES: ReadonlyArray<readonly [title: string, file: string, fn: string]>
   ['compile', 'compile.ts', 'runCompileBench'],
   ['warm headers', 'headers.ts', 'runHeadersBench'],
   ['extraction', 'extract.ts', 'runExtractBench'],
+  ['fetch', 'fetch.ts', 'runFetchBench'],
   ['BTF → vmlinux.h', 'btf.ts', 'runBtfBench'],
 ];
 
