@@ -13,6 +13,8 @@ export interface DoctorOptions extends TargetOptions {
   kernelSource?: string;
   kernelBuild?: string;
   kheaders?: string;
+  /** HTTP mirrors (their cached downloads count; the doctor never downloads). */
+  mirrors?: readonly string[];
   /** Default here: `never` — the doctor does not load kernel modules unless asked. */
   loadModule?: LoadModulePolicy;
   cacheDir?: string;
@@ -58,6 +60,9 @@ export async function buildDoctorReport(options: DoctorOptions = {}, probes: Par
     cacheDir: options.cacheDir,
     onProgress: undefined,
     btfFile: options.btf,
+    mirrors: options.mirrors,
+    // the doctor reports what is there; it never downloads (a cached mirror download still counts)
+    offline: true,
     btfModules: options.btfModules ?? [],
   };
   const [toolchain, libbpf, btf, cache, bpf, installCommand] = await Promise.all([

@@ -8,6 +8,7 @@ import { addDoctorCommand } from '../../lib/cli/commands/doctor.js';
 import { EXIT_BY_ERROR } from '../../lib/cli/exit-codes.js';
 import { isBpfCompileError } from '../../lib/errors.js';
 import type { DoctorReport } from '../../lib/doctor/index.js';
+import { sourceNames } from '../../lib/sources/index.js';
 
 const DEBIAN_REL = '6.1.0-56-amd64';
 let cacheDir: string;
@@ -78,7 +79,7 @@ test('--json: the report shape', async () => {
   assert.deepEqual(j.toolchain.tools.map((t) => t.name), ['clang', 'opt', 'llc', 'llvm-strip']);
   assert.equal(typeof j.toolchain.agree, 'boolean');
   assert.equal(typeof j.libbpf.ok, 'boolean');
-  assert.deepEqual(j.sources.map((s) => s.name), ['override', 'modules', 'kheaders', 'btf']);
+  assert.deepEqual(j.sources.map((s) => s.name), sourceNames(), 'every header source, in priority order');
   for (const s of j.sources) assert.ok(s.found ? typeof s.detail === 'string' : typeof s.reason === 'string', s.name);
   assert.equal(j.btf.path, '/sys/kernel/btf/vmlinux');
   assert.equal(j.cache.path, cacheDir);

@@ -26,6 +26,7 @@ function doctorOptionsOf(f: DoctorFlags, loadModuleExplicit: boolean): DoctorOpt
     cacheDir: f.cacheDir,
     btf: f.btf,
     btfModules: f.btfModule ?? [],
+    ...(f.mirror === undefined || f.mirror.length === 0 ? {} : { mirrors: f.mirror }),
     clang: f.clang,
     opt: f.opt,
     llc: f.llc,
