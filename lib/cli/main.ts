@@ -1,11 +1,13 @@
 import { Command, CommanderError, Option } from 'commander';
-import { knownArchNames } from '../arch.js';
 import { cflagsOf } from '../compile/flags.js';
 import type { CompileMode, CompileOptions } from '../compile/index.js';
 import { BpfCompileError, ErrorCode } from '../errors.js';
 import { resolveHeaders, type ResolveOptions } from '../resolve.js';
 import { packageInfo } from '../system/package-info.js';
 import { EXIT, EXIT_BY_ERROR, EXIT_HELP } from './exit-codes.js';
+import { addTargetOptions, collect, resolveOptionsOf, type TargetFlags } from './target-options.js';
+
+export type { TargetFlags } from './target-options.js';
 import { addBuildCommand } from './commands/build.js';
 import { addDoctorCommand } from './commands/doctor.js';
 import { addInitCommand } from './commands/init.js';
@@ -14,28 +16,11 @@ import { formatEnv, formatError, formatHeaders, shellQuote } from './format.js';
 import { progressBar, type ProgressStream } from './progress.js';
 import { formatBytes, parseDuration, parseSize } from './units.js';
 import type { CacheRef, PruneOptions, PruneResult } from '../cache/index.js';
-import type { LoadModulePolicy } from '../kmod/load.js';
 import type { HeaderKind } from '../sources/index.js';
 import { tempOutputPath } from '../compile/run.js';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 
-/** Options every command that targets a kernel takes. */
-export interface TargetFlags {
-  mirror?: string[];
-  offline?: boolean;
-  kheaders?: string;
-  btf?: string;
-  btfModule?: string[];
-  loadModule?: LoadModulePolicy;
-  cacheDir?: string;
-  kernelRelease?: string;
-  arch?: string;
-  root?: string;
-  strict?: boolean;
-  kernelSource?: string;
-  kernelBuild?: string;
-}
 
 interface CompileFlags extends TargetFlags {
   mode: CompileMode;
@@ -64,26 +49,7 @@ const defaultIo: CliIo = {
   stderr: (t) => process.stderr.write(t),
 };
 
-function addTargetOptions(cmd: Command): Command {
-  return cmd
-    .option('--kernel-release <release>', 'target kernel release (default: the running kernel, uname -r)')
-    .option('--arch <arch>', `target arch, uname -m or SRCARCH name (default: this machine): ${knownArchNames().join(', ')}`)
-    .option('--root <dir>', 'look up /lib/modules, /sys, /proc, /usr/include under DIR (default: /)')
-    .option('--kernel-source <dir>', 'use this kernel source tree (beats BPF_KERNEL_SOURCE, BCC_KERNEL_SOURCE)')
-    .option('--kernel-build <dir>', 'use this kernel build tree (default: the source tree)')
-    .option('--strict', 'fail when the headers are for another release than the target')
-    .option('--kheaders <file>', 'use this kernel headers archive (kheaders.tar.xz) or kheaders.ko module file')
-    .addOption(new Option('--load-module <policy>', 'load the kheaders module for the running kernel when needed (auto: only as root)').choices(['auto', 'never', 'always']).default('auto'))
-    .option('--cache-dir <dir>', 'cache directory (default: $BPF_COMPILE_CACHE_DIR, /var/cache/bpf-compile for root, else ~/.cache/bpf-compile)')
-    .option('--btf <file>', 'BTF for a generated vmlinux.h: raw BTF, an ELF with .BTF, or a btfhub .btf.tar.xz (default: /sys/kernel/btf/vmlinux)')
-    .option('--btf-module <name>', 'add a module\'s BTF (/sys/kernel/btf/<name>, or a file) to the generated vmlinux.h; repeatable', collect, [])
-    .option('--mirror <url>', 'an HTTP mirror of header archives (base URL with index.json, or a URL template); repeatable (default: $BPF_COMPILE_MIRROR)', collect, [])
-    .option('--offline', 'never use the network: only cached downloads (also BPF_COMPILE_OFFLINE=1)');
-}
 
-function collect(value: string, previous: string[]): string[] {
-  return [...previous, value];
-}
 
 function addCompileOptions(cmd: Command): Command {
   return addTargetOptions(cmd)
@@ -95,24 +61,6 @@ function addCompileOptions(cmd: Command): Command {
     .option('--llc <path>', 'llc to use (default: $LLC, else the one matching clang)');
 }
 
-function resolveOptionsOf(f: TargetFlags, onProgress?: ResolveOptions['onProgress']): ResolveOptions {
-  return {
-    kheaders: f.kheaders,
-    loadModule: f.loadModule,
-    cacheDir: f.cacheDir,
-    btf: f.btf,
-    btfModules: f.btfModule ?? [],
-    ...(f.mirror === undefined || f.mirror.length === 0 ? {} : { mirrors: f.mirror }),
-    ...(f.offline === true ? { offline: true } : {}),
-    onProgress,
-    kernelRelease: f.kernelRelease,
-    arch: f.arch,
-    root: f.root,
-    strict: f.strict ?? false,
-    kernelSource: f.kernelSource,
-    kernelBuild: f.kernelBuild,
-  };
-}
 
 function compileOptionsOf(f: CompileFlags, source: string, output: string, extraArgs: readonly string[], onProgress?: ResolveOptions['onProgress']): CompileOptions {
   return { ...resolveOptionsOf(f, onProgress), source, output, mode: f.mode, cpu: f.cpu, libbpfInclude: f.libbpfInclude, clang: f.clang, opt: f.opt, llc: f.llc, extraArgs };

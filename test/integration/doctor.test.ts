@@ -3,12 +3,13 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
-import { Command, Option } from 'commander';
+import { Command } from 'commander';
 import { addDoctorCommand } from '../../lib/cli/commands/doctor.js';
 import { EXIT_BY_ERROR } from '../../lib/cli/exit-codes.js';
 import { isBpfCompileError } from '../../lib/errors.js';
 import type { DoctorReport } from '../../lib/doctor/index.js';
 import { sourceNames } from '../../lib/sources/index.js';
+import { addTargetOptions } from '../../lib/cli/target-options.js';
 
 const DEBIAN_REL = '6.1.0-56-amd64';
 let cacheDir: string;
@@ -17,26 +18,13 @@ before(async () => {
 });
 after(async () => fs.rm(cacheDir, { recursive: true, force: true }));
 
-/** The shared target options as main.ts defines them (the subset doctor reads). */
-function targetOptions(c: Command): Command {
-  return c
-    .option('--kernel-release <release>')
-    .option('--arch <arch>')
-    .option('--root <dir>')
-    .option('--kernel-source <dir>')
-    .option('--kernel-build <dir>')
-    .option('--kheaders <file>')
-    .addOption(new Option('--load-module <policy>').choices(['auto', 'never', 'always']).default('auto'))
-    .option('--cache-dir <dir>')
-    .option('--btf <file>');
-}
 
 /** Run `bpf-compile doctor …` as main() would: the exit code and stdout. */
 async function doctor(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   const out: string[] = [];
   const err: string[] = [];
   const program = new Command('bpf-compile').exitOverride();
-  addDoctorCommand(program, { stdout: (s) => out.push(s), stderr: (s) => err.push(s) }, targetOptions);
+  addDoctorCommand(program, { stdout: (s) => out.push(s), stderr: (s) => err.push(s) }, addTargetOptions);
   try {
     await program.parseAsync(['node', 'bpf-compile', 'doctor', '--cache-dir', cacheDir, ...args]);
     return { code: 0, stdout: out.join(''), stderr: err.join('') };

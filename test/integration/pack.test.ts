@@ -8,13 +8,14 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { Command, Option } from 'commander';
+import { Command } from 'commander';
 import { addPackCommand } from '../../lib/cli/commands/pack.js';
 import type { CliIo } from '../../lib/cli/main.js';
 import { compile } from '../../lib/compile/index.js';
 import { parseMirrorIndex } from '../../lib/mirror/index-format.js';
 import { resolveHeaders } from '../../lib/resolve.js';
 import { cleanEnv, tempDir } from '../helpers/fake-kernel.js';
+import { addTargetOptions } from '../../lib/cli/target-options.js';
 
 const COMMON = '/usr/src/linux-headers-6.1.0-56-common';
 const BUILD = '/usr/src/linux-headers-6.1.0-56-amd64';
@@ -28,19 +29,6 @@ async function exists(p: string): Promise<boolean> {
 const skipTrees = (await exists(path.join(BUILD, 'include/generated/utsrelease.h'))) && (await exists(path.join(COMMON, 'include/linux/kconfig.h'))) ? undefined : `no ${BUILD} + ${COMMON}`;
 const skipBtf = (await exists('/sys/kernel/btf/vmlinux')) ? undefined : 'no /sys/kernel/btf/vmlinux';
 
-function targetOptions(c: Command): Command {
-  return c
-    .option('--kernel-release <release>')
-    .option('--arch <arch>')
-    .option('--root <dir>')
-    .option('--kernel-source <dir>')
-    .option('--kernel-build <dir>')
-    .option('--strict')
-    .option('--kheaders <file>')
-    .addOption(new Option('--load-module <policy>').choices(['auto', 'never', 'always']).default('auto'))
-    .option('--cache-dir <dir>')
-    .option('--btf <file>');
-}
 
 interface Summary {
   file: string;
@@ -54,7 +42,7 @@ async function pack(args: readonly string[]): Promise<Summary> {
   let out = '';
   const io: CliIo = { stdout: (t) => void (out += t), stderr: () => {} };
   const program = new Command('bpf-compile').option('-q, --quiet').exitOverride();
-  addPackCommand(program, io, targetOptions);
+  addPackCommand(program, io, addTargetOptions);
   await program.parseAsync(['pack', ...args, '--json'], { from: 'user' });
   return JSON.parse(out) as Summary;
 }

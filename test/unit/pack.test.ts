@@ -4,7 +4,7 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { Command, Option } from 'commander';
+import { Command } from 'commander';
 import { addPackCommand, packModeOf } from '../../lib/cli/commands/pack.js';
 import type { CliIo } from '../../lib/cli/main.js';
 import { isBpfCompileError } from '../../lib/errors.js';
@@ -15,6 +15,7 @@ import { packKheaders } from '../../lib/pack/kheaders.js';
 import { stripComments } from '../../lib/pack/strip-comments.js';
 import { defaultMtime } from '../../lib/pack/tar-xz.js';
 import { tempDir } from '../helpers/fake-kernel.js';
+import { addTargetOptions } from '../../lib/cli/target-options.js';
 
 let tmp: { dir: string; cleanup: () => Promise<void> };
 before(async () => {
@@ -229,20 +230,6 @@ describe('packBtf', () => {
   });
 });
 
-/** The shared target options, as main.ts adds them (the subset pack reads). */
-function targetOptions(c: Command): Command {
-  return c
-    .option('--kernel-release <release>')
-    .option('--arch <arch>')
-    .option('--root <dir>')
-    .option('--kernel-source <dir>')
-    .option('--kernel-build <dir>')
-    .option('--strict')
-    .option('--kheaders <file>')
-    .addOption(new Option('--load-module <policy>').choices(['auto', 'never', 'always']).default('auto'))
-    .option('--cache-dir <dir>')
-    .option('--btf <file>');
-}
 
 /** Run `pack` on a fresh program with captured output. */
 async function runPack(args: readonly string[]): Promise<{ out: string; err: string; error: unknown }> {
@@ -250,7 +237,7 @@ async function runPack(args: readonly string[]): Promise<{ out: string; err: str
   let err = '';
   const io: CliIo = { stdout: (t) => void (out += t), stderr: (t) => void (err += t) };
   const program = new Command('bpf-compile').option('-q, --quiet').exitOverride().configureOutput({ writeOut: io.stdout, writeErr: io.stderr });
-  addPackCommand(program, io, targetOptions);
+  addPackCommand(program, io, addTargetOptions);
   try {
     await program.parseAsync(['pack', ...args], { from: 'user' });
     return { out, err, error: undefined };

@@ -9,8 +9,8 @@ import { Option, type Command } from 'commander';
 import { hostArch, lookupArch } from '../../arch.js';
 import { BpfCompileError, ErrorCode } from '../../errors.js';
 import type { MirrorIndexEntry } from '../../mirror/index-format.js';
-import type { ResolveOptions } from '../../resolve.js';
-import type { CliIo, TargetFlags } from '../main.js';
+import type { CliIo } from '../main.js';
+import { resolveOptionsOf, type TargetFlags } from '../target-options.js';
 import { progressBar } from '../progress.js';
 
 /** The flags `pack` takes (the shared target options, among them `--btf FILE`, plus its own). */
@@ -52,20 +52,6 @@ export function packModeOf(f: Pick<PackFlags, 'fromModules' | 'source' | 'build'
   return modes[0] as Mode;
 }
 
-function resolveOptionsOf(f: PackFlags, onProgress: ResolveOptions['onProgress']): ResolveOptions {
-  return {
-    kheaders: f.kheaders,
-    loadModule: f.loadModule,
-    cacheDir: f.cacheDir,
-    kernelRelease: f.kernelRelease,
-    arch: f.arch,
-    root: f.root,
-    strict: f.strict ?? false,
-    kernelSource: f.kernelSource,
-    kernelBuild: f.kernelBuild,
-    onProgress,
-  };
-}
 
 /** Release a BTF file is for: `--kernel-release`, else its name (`<release>.btf[.tar.xz]`). */
 function btfReleaseOf(f: PackFlags, file: string): string {
