@@ -33,16 +33,19 @@ function lzmaLib(): typeof lzmaModule {
 /** Which decoder to use. `auto` = `xz` when found on PATH, else `lzma-native`. */
 export type DecoderChoice = 'auto' | 'xz' | 'lzma-native';
 
-/** A running decoder: write compressed bytes to `input`, read tar bytes from `output`. */
-export interface Decoder {
+/** A running xz coder (the decoder here, `pack`'s encoder): write to `input`, read the result from `output`. */
+export interface XzStream {
   readonly kind: 'xz' | 'lzma-native';
   readonly input: Writable;
   readonly output: Readable;
-  /** Settles when the decoder has finished: resolves on a clean end, rejects `ARCHIVE_CORRUPT`. */
+  /** Settles when the coder has finished: resolves on a clean end, rejects with a typed error. */
   readonly finished: Promise<void>;
-  /** Stop decoding (kills the child process). */
+  /** Stop (kills the child process). */
   destroy(): void;
 }
+
+/** A running decoder: write compressed bytes to `input`, read tar bytes from `output`; `finished` rejects `ARCHIVE_CORRUPT`. */
+export type Decoder = XzStream;
 
 let xzOnPath: string | null | undefined;
 

@@ -13,21 +13,13 @@ import { spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
 import type { Readable, Writable } from 'node:stream';
 import { BpfCompileError, ErrorCode } from '../errors.js';
-import { findXz } from '../archive/decoder.js';
+import { findXz, type XzStream } from '../archive/decoder.js';
 
 /** Which encoder to use. `auto` = `xz` when on PATH, else `lzma-native`. */
 export type XzEncoderChoice = 'auto' | 'xz' | 'lzma-native';
 
 /** A running encoder: write plain bytes to `input`, read `.xz` bytes from `output`. */
-export interface XzEncoder {
-  readonly kind: 'xz' | 'lzma-native';
-  readonly input: Writable;
-  readonly output: Readable;
-  /** Settles when the encoder finished: resolves on success, rejects on a failure. */
-  readonly finished: Promise<void>;
-  /** Stop encoding. */
-  destroy(): void;
-}
+export type XzEncoder = XzStream;
 
 /** The part of lzma-native used here (its own typings live in lib/archive and cover decoding only). */
 interface LzmaCompressorLib {
