@@ -36,6 +36,13 @@ export interface ResolveOptions extends TargetOptions {
   mirrors?: readonly string[];
   /** Never touch the network; only cached downloads. Default: `BPF_COMPILE_OFFLINE=1`. */
   offline?: boolean;
+  /**
+   * sha256 (hex) the headers archive downloaded from a mirror must have. Wins over index.json and sidecars (a mirror
+   * whose index lists another hash is an error), and is what makes a plain-`http://` mirror on another host usable.
+   */
+  pinnedSha256?: string;
+  /** Like {@link ResolveOptions.pinnedSha256}, for the BTF file (`.btf` / `.btf.tar.xz`) downloaded from a mirror. */
+  pinnedBtfSha256?: string;
   /** Only accept headers of this kind: a kernel tree (kernel mode) or a generated `vmlinux.h` (CO-RE). Default: either. */
   kind?: HeaderKind;
 }
@@ -84,6 +91,17 @@ export interface ResolvedKernelTree extends ResolvedCommon {
   readonly version: string | undefined;
 }
 
+/** A pinned sha256, lowercased; undefined when not given. @throws BpfCompileError `USAGE` when it is not 64 hex digits. */
+function checkedSha256(value: string | undefined, what: string): string | undefined {
+  if (value === undefined) return undefined;
+  if (!/^[0-9a-fA-F]{64}$/.test(value)) {
+    throw new BpfCompileError(ErrorCode.USAGE, `the pinned sha256 of the ${what} must be 64 hex digits, got ${JSON.stringify(value)}`, {
+      hint: 'take it from `sha256sum FILE` or the mirror\'s index.json',
+    });
+  }
+  return value.toLowerCase();
+}
+
 function pickSources(names: readonly string[] | undefined, kind: HeaderKind | undefined): readonly HeaderSource[] {
   const ofKind = HEADER_SOURCES.filter((s) => kind === undefined || s.kind === kind);
   if (names === undefined) return ofKind;
@@ -123,6 +141,8 @@ export async function resolveHeaders(options: ResolveOptions = {}): Promise<Reso
     btfModules: options.btfModules ?? [],
     mirrors: options.mirrors,
     offline: options.offline,
+    pinnedSha256: checkedSha256(options.pinnedSha256, 'headers archive (--sha256, pinnedSha256)'),
+    pinnedBtfSha256: checkedSha256(options.pinnedBtfSha256, 'BTF file (--btf-sha256, pinnedBtfSha256)'),
   };
   const tried: TriedStep[] = [];
   const hints: string[] = [];

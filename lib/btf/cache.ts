@@ -40,7 +40,7 @@ export const VMLINUX_H_FILE = 'vmlinux.h';
 export interface VmlinuxHeaderFromCacheOptions {
   /**
    * Base BTF file: raw BTF (`/sys/kernel/btf/vmlinux`, `*.btf`), an ELF with `.BTF` (vmlinux), or a btfhub
-   * `*.btf.tar.xz` archive. Used as given (not mapped under `root`). Default `<root>/sys/kernel/btf/vmlinux`.
+   * `*.btf.tar.xz` archive (recognised by its name or its xz magic). Used as given (not mapped under `root`). Default `<root>/sys/kernel/btf/vmlinux`.
    */
   readonly btf?: string;
   /**
@@ -133,12 +133,26 @@ function unreadable(p: string, role: string, err: unknown): BpfCompileError {
   });
 }
 
+/** xz stream magic: a `.btf.tar.xz` under another name (a mirror download is stored as `archive`). */
+const XZ_MAGIC = Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]);
+
+/** Whether the file starts with the xz magic (raw BTF starts with 0x9feb/0xeb9f, an ELF with 0x7f 'ELF'). */
+function startsWithXz(p: string): boolean {
+  const fd = fs.openSync(p, 'r');
+  try {
+    const head = Buffer.alloc(XZ_MAGIC.length);
+    return fs.readSync(fd, head, 0, head.length, 0) === head.length && head.equals(XZ_MAGIC);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
 /** Digest one input through the stat index. */
 function digestInput(cache: Cache, p: string, role: string): Input {
   try {
     const st = fs.statSync(p);
     if (!st.isFile()) throw Object.assign(new Error('not a regular file'), { code: 'EISDIR' });
-    return { path: p, role, kind: isBtfArchivePath(p) ? 'archive' : 'raw', sha256: archiveDigest(cache, p).sha256 };
+    return { path: p, role, kind: isBtfArchivePath(p) || startsWithXz(p) ? 'archive' : 'raw', sha256: archiveDigest(cache, p).sha256 };
   } catch (err) {
     if (err instanceof BpfCompileError) throw err;
     throw unreadable(p, role, err);

@@ -118,10 +118,16 @@ export function buildProgram(io: CliIo = defaultIo): Command {
   addTargetOptions(
     program
       .command('fetch')
-      .description('download and extract the headers of the target kernel from the mirrors into the cache (image builds, CI); offline afterwards')
+      .description('download the target kernel\'s headers (or, with --kind vmlinux, its BTF) from the mirrors into the cache (image builds, CI); offline afterwards')
+      .addOption(
+        new Option('--kind <kind>', 'kernel-tree: the headers archive, extracted; vmlinux: vmlinux.h from BTF (the live BTF when it describes the target, else the mirror\'s)')
+          .choices(['kernel-tree', 'vmlinux'])
+          .default('kernel-tree'),
+      )
       .option('--json', 'print the result as JSON'),
-  ).action(async (flags: TargetFlags & { json?: boolean }) => {
-    const h = await withProgress((onProgress) => resolveHeaders({ ...resolveOptionsOf(flags, onProgress), sources: ['fetch'], kind: 'kernel-tree' }));
+  ).action(async (flags: TargetFlags & { json?: boolean; kind: HeaderKind }) => {
+    const options = (onProgress: ResolveOptions['onProgress']): ResolveOptions => ({ ...resolveOptionsOf(flags, onProgress), sources: [flags.kind === 'vmlinux' ? 'btf' : 'fetch'], kind: flags.kind });
+    const h = await withProgress((onProgress) => resolveHeaders(options(onProgress)));
     warn(h.warnings);
     io.stdout(flags.json === true ? `${JSON.stringify(h, null, 2)}\n` : `${formatHeaders(h)}\n`);
   });
@@ -129,12 +135,12 @@ export function buildProgram(io: CliIo = defaultIo): Command {
   addTargetOptions(
     program
       .command('vmlinux')
-      .description('write vmlinux.h generated from BTF (the running kernel\'s, or --btf FILE) for CO-RE programs; no bpftool needed')
+      .description('write vmlinux.h generated from BTF (the running kernel\'s, --btf FILE, or the target release\'s from a --mirror) for CO-RE programs; no bpftool needed')
       .option('-o, --output <file>', 'write here (atomically) instead of stdout')
       .option('--module <name>', 'same as --btf-module: add this module\'s BTF; repeatable', collect, []),
   ).action(async (flags: TargetFlags & { output?: string; module?: string[] }) => {
     const withModules = { ...flags, btfModule: [...(flags.btfModule ?? []), ...(flags.module ?? [])] };
-    const h = await resolveHeaders({ ...resolveOptionsOf(withModules), kind: 'vmlinux' });
+    const h = await withProgress((onProgress) => resolveHeaders({ ...resolveOptionsOf(withModules, onProgress), kind: 'vmlinux' }));
     warn(h.warnings);
     if (flags.output === undefined) {
       io.stdout(await fs.readFile(h.header, 'utf8'));

@@ -7,6 +7,8 @@ import type { ResolveOptions } from '../resolve.js';
 export interface TargetFlags {
   mirror?: string[];
   offline?: boolean;
+  sha256?: string;
+  btfSha256?: string;
   kheaders?: string;
   btf?: string;
   btfModule?: string[];
@@ -34,8 +36,10 @@ export function addTargetOptions(cmd: Command): Command {
     .option('--cache-dir <dir>', 'cache directory (default: $BPF_COMPILE_CACHE_DIR, /var/cache/bpf-compile for root, else ~/.cache/bpf-compile)')
     .option('--btf <file>', 'BTF for a generated vmlinux.h: raw BTF, an ELF with .BTF, or a btfhub .btf.tar.xz (default: /sys/kernel/btf/vmlinux)')
     .option('--btf-module <name>', 'add a module\'s BTF (/sys/kernel/btf/<name>, or a file) to the generated vmlinux.h; repeatable', collect, [])
-    .option('--mirror <url>', 'an HTTP mirror of header archives (base URL with index.json, or a URL template); repeatable (default: $BPF_COMPILE_MIRROR)', collect, [])
-    .option('--offline', 'never use the network: only cached downloads (also BPF_COMPILE_OFFLINE=1)');
+    .option('--mirror <url>', 'an HTTP mirror of header archives and BTF (base URL with index.json, or a URL template); repeatable (default: $BPF_COMPILE_MIRROR)', collect, [])
+    .option('--offline', 'never use the network: only cached downloads (also BPF_COMPILE_OFFLINE=1)')
+    .option('--sha256 <hex>', 'pin the sha256 of the headers archive downloaded from a mirror (needed for a plain-http mirror on another host)')
+    .option('--btf-sha256 <hex>', 'pin the sha256 of the BTF file downloaded from a mirror');
 }
 
 /** commander reducer for repeatable options. */
@@ -53,6 +57,8 @@ export function resolveOptionsOf(f: TargetFlags, onProgress?: ResolveOptions['on
     btfModules: f.btfModule ?? [],
     ...(f.mirror === undefined || f.mirror.length === 0 ? {} : { mirrors: f.mirror }),
     ...(f.offline === true ? { offline: true } : {}),
+    ...(f.sha256 === undefined ? {} : { pinnedSha256: f.sha256 }),
+    ...(f.btfSha256 === undefined ? {} : { pinnedBtfSha256: f.btfSha256 }),
     onProgress,
     kernelRelease: f.kernelRelease,
     arch: f.arch,

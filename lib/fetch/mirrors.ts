@@ -5,7 +5,11 @@
  * - a base URL: `<base>/index.json` (see `mirror/index-format.ts`) says which file serves a kind/release/arch and its
  *   sha256; without an index, `<base>/kheaders-<release>-<arch>.tar.xz` with the sidecar `<url>.sha256`;
  * - a URL template with `{release}`, `{arch}` (kernel SRCARCH), `{machine}` (`uname -m`), `{distro}` and
- *   `{distro_version}` (from `<root>/etc/os-release`); its checksum comes from the sidecar `<url>.sha256`.
+ *   `{distro_version}` (from `<root>/etc/os-release`); its checksum comes from the sidecar `<url>.sha256`. A template
+ *   whose path ends in `.btf` or `.btf.tar.xz` serves BTF, any other template serves kheaders archives.
+ *
+ * Without an index, a base mirror's BTF is looked up in the btfhub-archive layout
+ * `<base>/<distro>/<distro_version>/<machine>/<release>.btf.tar.xz`.
  */
 import type { ArchInfo } from '../arch.js';
 import { defaultKheadersName, type MirrorIndex, type MirrorIndexEntry } from '../mirror/index-format.js';
@@ -66,6 +70,20 @@ export function expandTemplate(template: string, vars: TemplateVars): { url: str
     return encodeURIComponent(v);
   });
   return missing === undefined ? { url } : { skip: `${template}: ${missing}` };
+}
+
+/** What a template serves, by the suffix of its path: `.btf` / `.btf.tar.xz` → BTF, else a kheaders archive. */
+export function templateKind(template: string): MirrorIndexEntry['kind'] {
+  const pathPart = template.replace(/[?#].*$/, '');
+  return /\.btf(\.tar\.xz)?$/.test(pathPart) ? 'btf' : 'kheaders';
+}
+
+/** The btfhub-archive layout a base mirror without an index is searched in for BTF. */
+export const BTFHUB_LAYOUT = '{distro}/{distro_version}/{machine}/{release}.btf.tar.xz';
+
+/** `<base>/<distro>/<distro_version>/<machine>/<release>.btf.tar.xz`, or a skip when os-release lacks ID/VERSION_ID. */
+export function btfhubUrl(base: string, vars: TemplateVars): { url: string } | { skip: string } {
+  return expandTemplate(`${normalizeBase(base)}/${BTFHUB_LAYOUT}`, vars);
 }
 
 /** A base URL without trailing slashes. */

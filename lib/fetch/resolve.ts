@@ -15,7 +15,7 @@ import type { OsRelease } from '../system/os-release.js';
 import { download, type DownloadOptions } from './download.js';
 import { fetchError, fetchFailureReason } from './errors.js';
 import { artifactMemoName, readArtifactMemo, readCachedIndex, writeArtifactMemo, writeCachedIndex, type ResolvedArtifact } from './memo.js';
-import { expandTemplate, fallbackUrl, fileUrl, indexUrl, isTemplate, normalizeBase, parseSha256Sidecar, selectIndexEntry, sidecarUrl } from './mirrors.js';
+import { btfhubUrl, expandTemplate, fallbackUrl, fileUrl, indexUrl, isTemplate, normalizeBase, parseSha256Sidecar, selectIndexEntry, sidecarUrl, templateKind } from './mirrors.js';
 import { checkUrl, isLoopbackUrl } from './redirect.js';
 
 /** Download knobs callers (tests) may tune. */
@@ -89,6 +89,17 @@ async function sidecarSha(url: string, input: ResolveArtifactInput): Promise<str
   return sha;
 }
 
+/** Why a template cannot serve `kind` (it serves the other kind), or undefined. */
+function templateMismatch(mirror: string, kind: MirrorIndexEntry['kind']): ArtifactSkip | undefined {
+  const serves = templateKind(mirror);
+  return serves === kind ? undefined : { skip: `${mirror} is a ${serves} template (BTF templates end in .btf or .btf.tar.xz), not a ${kind} one` };
+}
+
+/** The URL a base mirror without index.json serves `kind` at: `pack`'s default name, or the btfhub layout for BTF. */
+function fallbackOf(input: ResolveArtifactInput, base: string): { url: string } | ArtifactSkip {
+  return input.kind === 'btf' ? btfhubUrl(base, input) : { url: fallbackUrl(base, input.release, input.arch) };
+}
+
 async function resolveOnline(input: ResolveArtifactInput): Promise<ResolvedArtifact | ArtifactSkip> {
   const { mirror, kind, release, arch } = input;
   if (isTemplate(mirror)) {
@@ -115,10 +126,10 @@ async function resolveOnline(input: ResolveArtifactInput): Promise<ResolvedArtif
     }
     return { url, sha256: entry.sha256, via: input.pinnedSha256 === undefined ? 'index' : 'pinned' };
   }
-  if (kind !== 'kheaders') return { skip: `${indexUrl(base)} not found (only index.json serves ${kind})` };
-  const url = fallbackUrl(base, release, arch);
-  if (input.pinnedSha256 !== undefined) return { url, sha256: input.pinnedSha256, via: 'pinned' };
-  return { url, sha256: await sidecarSha(url, input), via: 'sidecar' };
+  const fallback = fallbackOf(input, base);
+  if ('skip' in fallback) return { skip: `${indexUrl(base)} not found, and ${fallback.skip}` };
+  if (input.pinnedSha256 !== undefined) return { url: fallback.url, sha256: input.pinnedSha256, via: 'pinned' };
+  return { url: fallback.url, sha256: await sidecarSha(fallback.url, input), via: 'sidecar' };
 }
 
 function resolveOffline(input: ResolveArtifactInput, memoName: string): ResolvedArtifact | ArtifactSkip {
@@ -131,7 +142,7 @@ function resolveOffline(input: ResolveArtifactInput, memoName: string): Resolved
     if (entry !== undefined) return { url: fileUrl(base, entry.file), sha256: entry.sha256, via: 'index' };
   }
   if (input.pinnedSha256 !== undefined) {
-    const t = isTemplate(input.mirror) ? expandTemplate(input.mirror, input) : { url: fallbackUrl(input.mirror, input.release, input.arch) };
+    const t = isTemplate(input.mirror) ? expandTemplate(input.mirror, input) : fallbackOf(input, normalizeBase(input.mirror));
     if ('url' in t) return { url: t.url, sha256: input.pinnedSha256, via: 'pinned' };
   }
   return { skip: `offline (--offline or BPF_COMPILE_OFFLINE) and ${input.mirror} was never resolved for ${input.release} ${input.arch.srcarch}` };
@@ -144,6 +155,8 @@ function resolveOffline(input: ResolveArtifactInput, memoName: string): Resolved
  * @throws BpfCompileError `INPUT_UNREADABLE` (a fetch reason, or a malformed index.json).
  */
 export async function resolveArtifact(input: ResolveArtifactInput, useMemo: (a: ResolvedArtifact) => boolean): Promise<ResolvedArtifact | ArtifactSkip> {
+  const mismatch = isTemplate(input.mirror) ? templateMismatch(input.mirror, input.kind) : undefined;
+  if (mismatch !== undefined) return mismatch;
   const memoName = artifactMemoName(input.mirror, input.kind, input.release, input.arch.srcarch);
   if (input.offline) return resolveOffline(input, memoName);
   const memo = readArtifactMemo(input.cache, memoName);

@@ -8,45 +8,94 @@ import type { HeaderSource, SourceContext, SourceResult } from './types.js';
 /** Where the running kernel exposes its BTF (CONFIG_DEBUG_INFO_BTF, 5.4+). */
 export const SYSFS_VMLINUX_BTF = '/sys/kernel/btf/vmlinux';
 
+/** A BTF input found for the target, before the header is generated. */
+interface BtfInput {
+  readonly file: string;
+  /** Where it came from, for `detail` (defaults to the file). */
+  readonly label: string;
+  /** Set when the BTF describes another kernel than the target. */
+  readonly releaseMismatch?: string;
+}
+
+/** Why no BTF was found: reasons per place looked, and a hint. */
+interface BtfMiss {
+  readonly reasons: readonly string[];
+  readonly hint: string;
+}
+
+const NO_BTF_HINT =
+  'a kernel built with CONFIG_DEBUG_INFO_BTF=y exposes /sys/kernel/btf/vmlinux; or pass --btf FILE (e.g. from btfhub-archive), or a --mirror serving BTF (bpf-compile pack --running-btf)';
+
+/** BTF from the mirrors for the target release (kind `btf`), or why not. Integrity failures throw. */
+async function fromMirrors(ctx: SourceContext): Promise<BtfInput | BtfMiss> {
+  const { fetchHeaders, mirrorList } = await import('../fetch/index.js');
+  if (mirrorList(ctx.mirrors, ctx.env).length === 0) return { reasons: ['no mirror configured for BTF'], hint: NO_BTF_HINT };
+  const r = await fetchHeaders({
+    target: ctx.target,
+    ...(ctx.mirrors === undefined ? {} : { mirrors: ctx.mirrors }),
+    cacheDir: ctx.cacheDir,
+    env: ctx.env,
+    ...(ctx.offline === undefined ? {} : { offline: ctx.offline }),
+    kind: 'btf',
+    ...(ctx.pinnedBtfSha256 === undefined ? {} : { sha256: ctx.pinnedBtfSha256 }),
+    ...(ctx.onProgress === undefined ? {} : { onProgress: (p) => ctx.onProgress?.({ source: 'btf', what: `downloading ${p.url}`, done: p.done, total: p.total }) }),
+  });
+  if (!r.found) return { reasons: r.reasons.map((x) => `BTF mirror: ${x}`), hint: r.errors[0]?.hint ?? NO_BTF_HINT };
+  return { file: r.file, label: `${r.url} (sha256 ${r.sha256.slice(0, 12)}…, ${r.downloaded ? 'downloaded' : 'cached download'})` };
+}
+
+/**
+ * Pick the BTF for the target: an explicit file; else the live `/sys/kernel/btf/vmlinux` when it describes the target
+ * (same release, or a `--root` image); else BTF for the target release from the mirrors; else the live BTF of another
+ * release, flagged as a mismatch (a warning, an error under strict).
+ */
+async function findBtf(ctx: SourceContext): Promise<BtfInput | BtfMiss> {
+  if (ctx.btfFile !== undefined) {
+    const file = path.resolve(ctx.btfFile);
+    return { file, label: file };
+  }
+  const live = underRoot(ctx.target.root, SYSFS_VMLINUX_BTF);
+  const liveExists = await fs.stat(live).then((s) => s.isFile(), () => false);
+  // The live BTF describes the running kernel (or, under --root, the image's own kernel).
+  const running = os.release();
+  const describesTarget = path.resolve(ctx.target.root) !== '/' || ctx.target.release === running;
+  if (liveExists && describesTarget) return { file: live, label: live };
+  const mirrored = await fromMirrors(ctx);
+  if ('file' in mirrored) return mirrored;
+  if (liveExists) {
+    return { file: live, label: live, releaseMismatch: `${live} describes the running kernel ${running}, target kernel is ${ctx.target.release}` };
+  }
+  return { reasons: [`no ${live}`, ...mirrored.reasons], hint: mirrored.hint };
+}
+
 /**
  * A `vmlinux.h` generated from BTF, for CO-RE programs: an explicit BTF file (option `btf` / `--btf FILE`: raw BTF,
- * an ELF with `.BTF`, or a btfhub-archive `.btf.tar.xz`), else `/sys/kernel/btf/vmlinux` under `--root`, plus any
- * module BTFs asked for. The header is generated in TypeScript (no bpftool needed) and cached by content hash.
+ * an ELF with `.BTF`, or a btfhub-archive `.btf.tar.xz`), else `/sys/kernel/btf/vmlinux` under `--root` when it
+ * describes the target kernel, else the target release's BTF from the mirrors (sha256-verified, cached), else the
+ * running kernel's BTF with a release-mismatch warning; plus any module BTFs asked for. The header is generated in
+ * TypeScript (no bpftool needed) and cached by content hash.
  */
 export const btfSource: HeaderSource = {
   name: 'btf',
   kind: 'vmlinux',
-  description: 'vmlinux.h generated from BTF: /sys/kernel/btf/vmlinux or --btf FILE (CO-RE programs)',
+  description: 'vmlinux.h generated from BTF: /sys/kernel/btf/vmlinux, --btf FILE, or BTF from a mirror (CO-RE programs)',
   async find(ctx: SourceContext): Promise<SourceResult> {
-    const explicit = ctx.btfFile === undefined ? undefined : path.resolve(ctx.btfFile);
-    const btf = explicit ?? underRoot(ctx.target.root, SYSFS_VMLINUX_BTF);
-    if (explicit === undefined && !(await fs.stat(btf).then((s) => s.isFile(), () => false))) {
-      return {
-        found: false,
-        reason: `no ${btf}`,
-        hint: 'a kernel built with CONFIG_DEBUG_INFO_BTF=y exposes /sys/kernel/btf/vmlinux; or pass --btf FILE (e.g. from btfhub-archive)',
-      };
-    }
     try {
+      const btf = await findBtf(ctx);
+      if (!('file' in btf)) return { found: false, reason: btf.reasons.join('; '), hint: btf.hint };
       const { vmlinuxHeaderFromCache } = await import('../btf/cache.js');
       const r = await vmlinuxHeaderFromCache({
-        btf,
+        btf: btf.file,
         modules: ctx.btfModules,
         root: ctx.target.root,
         cache: { cacheDir: ctx.cacheDir, env: ctx.env },
       });
-      // The live BTF describes the running kernel; say so when the target is another one.
-      const running = os.release();
-      const releaseMismatch =
-        explicit === undefined && path.resolve(ctx.target.root) === '/' && ctx.target.release !== running
-          ? `${btf} describes the running kernel ${running}, target kernel is ${ctx.target.release}`
-          : undefined;
       return {
         found: true,
         kind: 'vmlinux',
-        vmlinux: { includeDir: r.dir, header: r.header, btf, modules: ctx.btfModules, sha256: r.sha256 },
-        detail: `${btf}${ctx.btfModules.length > 0 ? ` + ${ctx.btfModules.join(', ')}` : ''} → ${r.header} (${r.fromCache ? 'cached' : 'generated'})`,
-        ...(releaseMismatch === undefined ? {} : { releaseMismatch }),
+        vmlinux: { includeDir: r.dir, header: r.header, btf: btf.file, modules: ctx.btfModules, sha256: r.sha256 },
+        detail: `${btf.label}${ctx.btfModules.length > 0 ? ` + ${ctx.btfModules.join(', ')}` : ''} → ${r.header} (${r.fromCache ? 'cached' : 'generated'})`,
+        ...(btf.releaseMismatch === undefined ? {} : { releaseMismatch: btf.releaseMismatch }),
       };
     } catch (err) {
       if (err instanceof BpfCompileError) return { found: false, fatal: true, reason: err.message, hint: err.hint, error: err };

@@ -25,6 +25,7 @@ export const fetchSource: HeaderSource = {
         env: ctx.env,
         ...(ctx.offline === undefined ? {} : { offline: ctx.offline }),
         kind: 'kheaders',
+        ...(ctx.pinnedSha256 === undefined ? {} : { sha256: ctx.pinnedSha256 }),
         ...(ctx.onProgress === undefined
           ? {}
           : { onProgress: (p) => ctx.onProgress?.({ source: 'fetch', what: `${p.phase === 'download' ? 'downloading' : 'extracting'} ${p.url}`, done: p.done, total: p.total }) }),

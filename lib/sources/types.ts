@@ -91,6 +91,10 @@ export interface SourceContext {
   readonly mirrors?: readonly string[] | undefined;
   /** Never use the network: only what is cached (option `offline`, `--offline`, `BPF_COMPILE_OFFLINE=1`). */
   readonly offline?: boolean | undefined;
+  /** Lowercase sha256 the mirror's headers archive must have (option `pinnedSha256`, `--sha256`). */
+  readonly pinnedSha256?: string | undefined;
+  /** Lowercase sha256 the mirror's BTF file must have (option `pinnedBtfSha256`, `--btf-sha256`). */
+  readonly pinnedBtfSha256?: string | undefined;
 }
 
 /** One place kernel headers can come from. Sources are tried in priority order; see `sources/index.ts`. */

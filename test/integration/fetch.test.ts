@@ -17,6 +17,7 @@ import { BpfCompileError } from '../../lib/errors.js';
 import { fetchHeaders, type FetchHeadersOptions, type FetchHeadersResult } from '../../lib/fetch/index.js';
 import { fetchFailureReason } from '../../lib/fetch/errors.js';
 import { formatMirrorIndex } from '../../lib/mirror/index-format.js';
+import { resolveHeaders } from '../../lib/resolve.js';
 import { fetchSource } from '../../lib/sources/fetch.js';
 import type { SourceContext } from '../../lib/sources/types.js';
 import type { Target } from '../../lib/target.js';
@@ -140,6 +141,23 @@ describe('fetchHeaders from a local mirror', { skip }, () => {
     assert.equal(r.sha256, sha);
     assert.equal(srv.hits('/flat/index.json'), 1);
     assert.equal(srv.hits(`/flat/kheaders-${fx?.release}-${arch.srcarch}.tar.xz.sha256`), 1);
+  });
+
+  test('a pinned sha256 (resolveHeaders pinnedSha256): no sidecar needed; a wrong pin → checksum, nothing published', async () => {
+    const cacheDir = freshCache();
+    const common = { kind: 'kernel-tree' as const, kernelRelease: target.release, root: target.root, cacheDir, env: {}, loadModule: 'never' as const, sources: ['fetch'] };
+    // a base mirror whose file has no sidecar: only the pin vouches for it
+    fs.mkdirSync(path.join(tmp, 'www/nosidecar'), { recursive: true });
+    fs.copyFileSync(path.join(tmp, 'www/idx', archiveName), path.join(tmp, 'www/nosidecar', `${target.release}.tar.xz`));
+    const tpl = `${srv.url}/nosidecar/{release}.tar.xz`;
+    const noPin = await resolveHeaders({ ...common, mirrors: [tpl] }).catch((e: unknown) => e);
+    assert.ok(noPin instanceof BpfCompileError && noPin.code === 'HEADERS_NOT_FOUND' && noPin.tried.some((t) => /no checksum/.test(t.outcome)), String(noPin));
+    const h = await resolveHeaders({ ...common, mirrors: [tpl], pinnedSha256: sha });
+    assert.equal(h.source, 'fetch');
+    assert.equal(srv.hits(`/nosidecar/${target.release}.tar.xz`), 1);
+    const wrong = freshCache();
+    await assert.rejects(resolveHeaders({ ...common, cacheDir: wrong, mirrors: [`${srv.url}/idx`], pinnedSha256: 'f'.repeat(64) }), (e) => fetchFailureReason(e) === 'checksum');
+    assert.deepEqual(published(wrong), []);
   });
 
   test('a template mirror: skipped without os-release, used with it; mirrors tried in order', async () => {

@@ -5,6 +5,7 @@ import { BpfCompileError, ErrorCode } from '../../lib/errors.js';
 import { fetchError, fetchFailureReason } from '../../lib/fetch/errors.js';
 import { isFatalFetchError } from '../../lib/fetch/index.js';
 import {
+  btfhubUrl,
   expandTemplate,
   fallbackUrl,
   fileUrl,
@@ -15,6 +16,7 @@ import {
   parseSha256Sidecar,
   selectIndexEntry,
   sidecarUrl,
+  templateKind,
 } from '../../lib/fetch/mirrors.js';
 import { checkUrl, isLoopbackUrl, nextRedirect } from '../../lib/fetch/redirect.js';
 import { trustedMetadataUrl } from '../../lib/fetch/resolve.js';
@@ -179,5 +181,20 @@ describe('fetch source without a mirror', () => {
     const r = await fetchSource.find(ctx);
     assert.equal(r.found, false);
     assert.ok(!r.found && r.reason === 'no mirror configured (BPF_COMPILE_MIRROR or --mirror)' && r.fatal !== true);
+  });
+});
+
+describe('BTF mirrors', () => {
+  test('templateKind: a path ending in .btf or .btf.tar.xz serves BTF (query ignored), anything else kheaders', () => {
+    assert.equal(templateKind('https://m/{release}.btf'), 'btf');
+    assert.equal(templateKind('https://m/{distro}/{distro_version}/{machine}/{release}.btf.tar.xz?sig=1'), 'btf');
+    assert.equal(templateKind('https://m/{release}.tar.xz'), 'kheaders');
+    assert.equal(templateKind('https://m/{release}.btf/x.tar.xz'), 'kheaders');
+  });
+  test('btfhubUrl: <base>/<distro>/<version>/<machine>/<release>.btf.tar.xz; a skip without os-release', () => {
+    const os = { id: 'ubuntu', idLike: ['debian'], versionId: '20.04' };
+    assert.deepEqual(btfhubUrl('https://m/archive/', { release: '5.4.0-1010-aws', arch: x86, os }), { url: 'https://m/archive/ubuntu/20.04/x86_64/5.4.0-1010-aws.btf.tar.xz' });
+    const r = btfhubUrl('https://m', { release: '5.4', arch: x86, os: undefined });
+    assert.ok('skip' in r && /distro/.test(r.skip));
   });
 });
