@@ -4,6 +4,7 @@
  */
 import fs from 'node:fs';
 import http from 'node:http';
+import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 
@@ -24,7 +25,7 @@ export type Fault =
 
 /** A running mirror. */
 export interface MirrorServer {
-  /** `http://127.0.0.1:<port>` (no trailing slash). */
+  /** `http://127.0.0.1:<port>` or `https://…` (no trailing slash). */
   readonly url: string;
   /** Program a fault for a path (`/index.json`); replaces the previous one. */
   fault(urlPath: string, fault: Fault | undefined): void;
@@ -37,14 +38,20 @@ export interface MirrorServer {
   close(): Promise<void>;
 }
 
+/** Options of {@link startMirrorServer}. */
+export interface MirrorServerOptions {
+  /** Serve HTTPS with this key and certificate (PEM) instead of plain HTTP. */
+  readonly tls?: { readonly key: string | Buffer; readonly cert: string | Buffer };
+}
+
 /** Start a mirror serving `dir`. */
-export async function startMirrorServer(dir: string): Promise<MirrorServer> {
+export async function startMirrorServer(dir: string, options: MirrorServerOptions = {}): Promise<MirrorServer> {
   const faults = new Map<string, { fault: Fault; used: number }>();
   const counts = new Map<string, number>();
   const log: string[] = [];
   const sockets = new Set<import('node:net').Socket>();
 
-  const server = http.createServer((req, res) => {
+  const handler: http.RequestListener = (req, res) => {
     const p = new URL(req.url ?? '/', 'http://x').pathname;
     log.push(p);
     counts.set(p, (counts.get(p) ?? 0) + 1);
@@ -103,7 +110,8 @@ export async function startMirrorServer(dir: string): Promise<MirrorServer> {
       return;
     }
     res.writeHead(200, { 'content-length': data.byteLength, 'content-type': 'application/octet-stream' }).end(data);
-  });
+  };
+  const server = options.tls === undefined ? http.createServer(handler) : https.createServer({ key: options.tls.key, cert: options.tls.cert }, handler);
   server.on('connection', (s) => {
     sockets.add(s);
     s.on('close', () => sockets.delete(s));
@@ -111,7 +119,7 @@ export async function startMirrorServer(dir: string): Promise<MirrorServer> {
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: `${options.tls === undefined ? 'http' : 'https'}://127.0.0.1:${port}`,
     fault(urlPath, fault) {
       if (fault === undefined) faults.delete(urlPath);
       else faults.set(urlPath, { fault, used: 0 });
