@@ -3,9 +3,26 @@
  * timeouts, retries with exponential backoff on network errors and 5xx, a size cap, streaming sha256, and a typed error
  * for every failure (see `errors.ts`). The destination is removed on any failure.
  *
- * Proxies: Node 20's built-in `fetch` ignores `HTTPS_PROXY`/`HTTP_PROXY`/`NO_PROXY`, and undici (which has
- * `EnvHttpProxyAgent`) is bundled in Node but not importable. Proxies are therefore NOT supported yet; a network error
- * while a proxy variable is set says so in its hint.
+ * Proxies (see `proxy.ts`), read from `opts.env` (default `process.env`):
+ * - Variables: `https_proxy`/`HTTPS_PROXY` for `https://` URLs, `http_proxy`/`HTTP_PROXY` for `http://` URLs. The
+ *   lowercase form wins over the uppercase one (like curl, which reads only lowercase `http_proxy`; we also honour
+ *   `HTTP_PROXY`, like Node/undici). An empty variable counts as unset. Unlike curl, an `https://` URL with no HTTPS
+ *   proxy set goes through the HTTP proxy (undici's rule); an `http://` URL never uses the HTTPS proxy.
+ * - A value is `http://[user:password@]host[:port]` or `https://…` (a value without a scheme means `http://`); anything
+ *   else (e.g. `socks5://`) is a typed error before any request. Credentials are sent as `Proxy-Authorization: Basic`
+ *   and never printed: messages show `scheme://***@host:port`.
+ * - `no_proxy`/`NO_PROXY` (lowercase wins) exempts hosts, with the semantics of undici's `EnvHttpProxyAgent`: entries
+ *   separated by commas and/or whitespace, matched case-insensitively against the URL's host name (IPv6 in brackets,
+ *   `[::1]`); `name` matches that exact host only (not its subdomains); `.domain` or `*.domain` matches any host ending
+ *   in `.domain` (not `domain` itself); `name:port` / `.domain:port` match only that port (default 80/443); `*` alone
+ *   exempts everything. No CIDR ranges: `127.0.0.1` does not cover `localhost`. The decision is made per URL, so each
+ *   redirect hop is routed on its own.
+ * - With any of the four proxy variables set, requests go through the npm `undici` package's `fetch` with an
+ *   `EnvHttpProxyAgent` built from those values (imported lazily: a run without proxy variables never loads it, and uses
+ *   Node's global `fetch`). undici tunnels every proxied request, plain `http://` included, through `CONNECT host:port`.
+ * - A proxy that cannot be reached, or answers the CONNECT with an error status, gives reason `network` with
+ *   `details.proxy` (redacted), `details.proxyVariable` and `details.proxyStatus`, and a hint naming the proxy and how to
+ *   bypass it (NO_PROXY). A 4xx from the proxy (407: credentials) is not retried; 5xx and unreachable are.
  */
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
@@ -14,6 +31,7 @@ import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as NodeReadableStream } from 'node:stream/web';
 import { BpfCompileError, errnoCode } from '../errors.js';
 import { fetchError, fetchFailureReason } from './errors.js';
+import { type Fetcher, type HttpResponse, noProxyEntryFor, type ProxyConfig, proxyConfigFromEnv, proxyFetcher, proxyFor } from './proxy.js';
 import { checkUrl, nextRedirect } from './redirect.js';
 
 /** Progress of a download. */
@@ -45,7 +63,7 @@ export interface DownloadOptions {
   readonly signal?: AbortSignal;
   /** Allow plain `http://` (the caller guarantees a checksum it trusts). */
   readonly allowInsecureHttp: boolean;
-  /** Environment (for the proxy hint only). Default `process.env`. */
+  /** Environment: the proxy variables (see the module comment). Default `process.env`. */
   readonly env?: Readonly<Record<string, string | undefined>>;
 }
 
@@ -62,8 +80,6 @@ export const DOWNLOAD_DEFAULTS = { connectTimeoutMs: 10_000, idleTimeoutMs: 30_0
 
 /** errno codes of the local file system (writing `dest`). */
 const LOCAL_ERRNO: ReadonlySet<string> = new Set(['ENOSPC', 'EDQUOT', 'EACCES', 'EPERM', 'EROFS', 'ENOENT', 'EISDIR', 'EMFILE', 'ENFILE', 'EIO']);
-
-const PROXY_VARS = ['HTTPS_PROXY', 'https_proxy', 'HTTP_PROXY', 'http_proxy'];
 
 function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
   return new Promise((resolve, reject) => {
@@ -82,7 +98,12 @@ function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
 
 function isRetryable(err: unknown): boolean {
   const reason = fetchFailureReason(err);
-  if (reason === 'network' || reason === 'timeout' || reason === 'truncated') return true;
+  if (reason === 'network') {
+    // a proxy's 4xx to the CONNECT (407: credentials, 403: policy) will not change by retrying
+    const proxyStatus = (err as BpfCompileError).details['proxyStatus'];
+    return !(typeof proxyStatus === 'number' && proxyStatus < 500);
+  }
+  if (reason === 'timeout' || reason === 'truncated') return true;
   if (reason === 'http-status') {
     const status = (err as BpfCompileError).details['status'];
     return typeof status === 'number' && status >= 500;
@@ -90,19 +111,39 @@ function isRetryable(err: unknown): boolean {
   return false;
 }
 
+/** How requests of one download are made: the global fetch, or undici's through the configured proxies. */
+interface Route {
+  readonly fetch: Fetcher;
+  readonly proxies: ProxyConfig | undefined;
+}
+
+const globalFetch: Fetcher = async (url, init) => {
+  const res = await fetch(url, init);
+  // the global Response's body is the same WHATWG stream as node:stream/web's, typed through undici-types
+  return { status: res.status, statusText: res.statusText, headers: res.headers, body: res.body as NodeReadableStream<Uint8Array> | null };
+};
+
+async function routeFor(env: DownloadOptions['env']): Promise<Route> {
+  const proxies = proxyConfigFromEnv(env ?? process.env);
+  return proxies === undefined ? { fetch: globalFetch, proxies } : { fetch: await proxyFetcher(proxies), proxies };
+}
+
 /** Per-attempt abort state: which timer fired, if any. */
 interface AttemptAbort {
   readonly controller: AbortController;
+  /** The URL of the request in flight (the current redirect hop): decides which proxy, if any, it went through. */
+  hop: URL;
   timedOut: 'connect' | 'idle' | undefined;
   timer: NodeJS.Timeout | undefined;
   arm(kind: 'connect' | 'idle', ms: number): void;
   disarm(): void;
 }
 
-function attemptAbort(user: AbortSignal | undefined): AttemptAbort {
+function attemptAbort(user: AbortSignal | undefined, start: URL): AttemptAbort {
   const controller = new AbortController();
   const state: AttemptAbort = {
     controller,
+    hop: start,
     timedOut: undefined,
     timer: undefined,
     arm(kind, ms) {
@@ -133,36 +174,111 @@ function withAttempts(err: BpfCompileError, attempts: number): BpfCompileError {
   });
 }
 
+/** The innermost message of an error chain (`fetch failed` → `connect ECONNREFUSED …`). */
+function rootMessage(err: unknown): string {
+  let e: unknown = err;
+  for (let i = 0; i < 8 && e instanceof Error && e.cause instanceof Error; i++) e = e.cause;
+  if (!(e instanceof Error)) return String(e);
+  return e.message !== '' ? e.message : (errnoCode(e) ?? e.name);
+}
+
+/** Error codes of a failed TLS certificate check (OpenSSL's verify codes, Node's host-name check). */
+const TLS_CERT_CODE = /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|UNABLE_TO_GET_ISSUER|HOSTNAME_MISMATCH|ERR_TLS_CERT_ALTNAME/;
+
+/** The code of a certificate verification failure in an error chain, if that is what it is. */
+function tlsCertCode(err: unknown): string | undefined {
+  let e: unknown = err;
+  for (let i = 0; i < 8 && e instanceof Error; i++, e = e.cause) {
+    const code = errnoCode(e);
+    if (code !== undefined && TLS_CERT_CODE.test(code)) return code;
+  }
+  return undefined;
+}
+
+/** The status a proxy answered the CONNECT with (undici: `Proxy response (407) !== 200 when HTTP Tunneling`). */
+function proxyStatusOf(err: unknown): number | undefined {
+  let e: unknown = err;
+  for (let i = 0; i < 8 && e instanceof Error; i++, e = e.cause) {
+    const m = /Proxy response \((\d{3})\)/.exec(e.message);
+    if (m?.[1] !== undefined) return Number(m[1]);
+  }
+  return undefined;
+}
+
+/** `host:port` as sent in a CONNECT. */
+function authority(u: URL): string {
+  return u.port !== '' ? u.host : `${u.host}:${u.protocol === 'https:' ? 443 : 80}`;
+}
+
+/** A network error of a request that went through `proxy`. */
+function proxyNetworkError(err: unknown, url: string, hop: URL, proxy: NonNullable<ReturnType<typeof proxyFor>>): BpfCompileError {
+  const via = `the proxy ${proxy.display} (from ${proxy.variable})`;
+  const bypass = `or bypass the proxy for this host: add ${noProxyEntryFor(hop)} to NO_PROXY`;
+  const status = proxyStatusOf(err);
+  const details = { proxy: proxy.display, proxyVariable: proxy.variable, ...(status === undefined ? {} : { proxyStatus: status }) };
+  if (status !== undefined) {
+    const what = status === 407 ? ' (Proxy Authentication Required)' : '';
+    const hint =
+      status === 407
+        ? `the proxy requires (valid) credentials: set ${proxy.variable} to ${proxy.display.replace(/^(\w+:\/\/)(\*\*\*@)?/, '$1user:password@')}, ${bypass}`
+        : `the proxy could not or would not connect to ${authority(hop)}; check the proxy and the mirror host, ${bypass}`;
+    return fetchError('network', `cannot download ${url}: ${via} answered CONNECT ${authority(hop)} with HTTP ${status}${what}`, { url, cause: err, hint, details });
+  }
+  return fetchError('network', `cannot download ${url} through ${via}: ${rootMessage(err)}`, {
+    url,
+    cause: err,
+    hint: `check that the proxy ${proxy.display} (${proxy.variable}) is running and reachable, and the mirror host; ${bypass}`,
+    details,
+  });
+}
+
+/** Hint of a network error of a direct request. */
+function directHint(hop: URL, proxies: ProxyConfig | undefined): string {
+  const base = 'check the network and the mirror host';
+  if (proxies === undefined) return `${base}; behind a proxy, set HTTPS_PROXY/HTTP_PROXY (NO_PROXY lists hosts to reach directly)`;
+  const schemeProxy = hop.protocol === 'https:' ? (proxies.https ?? proxies.http) : proxies.http;
+  if (schemeProxy !== undefined) {
+    return `${base}; ${noProxyEntryFor(hop)} matches ${proxies.noProxyVariable ?? 'NO_PROXY'}, so this request went direct, not through ${schemeProxy.display}`;
+  }
+  return `${base}; ${proxies.https?.variable ?? 'HTTPS_PROXY'} is set, but it proxies only https:// URLs: this http:// request went direct (set HTTP_PROXY to proxy it too)`;
+}
+
 /** Map a thrown fetch/stream error to a typed error (or rethrow a user abort as is). */
-function classify(err: unknown, ab: AttemptAbort, url: string, user: AbortSignal | undefined, env: DownloadOptions['env'], progress?: { done: number; total: number | undefined }): unknown {
+function classify(err: unknown, ab: AttemptAbort, url: string, user: AbortSignal | undefined, route: Route, progress?: { done: number; total: number | undefined }): unknown {
   if (err instanceof BpfCompileError) return err;
   // a local write failure (disk full, permissions) is not the network's fault: report it as is, never retried
   if (LOCAL_ERRNO.has(errnoCode(err) ?? '')) return err;
+  const proxy = route.proxies === undefined ? undefined : proxyFor(ab.hop, route.proxies);
   if (ab.timedOut !== undefined) {
-    return fetchError('timeout', `${ab.timedOut === 'connect' ? 'no response' : 'the download stalled'} from ${url}`, { url, details: { phase: ab.timedOut }, cause: err });
+    return fetchError('timeout', `${ab.timedOut === 'connect' ? 'no response' : 'the download stalled'} from ${url}${proxy === undefined ? '' : ` through the proxy ${proxy.display}`}`, {
+      url,
+      details: { phase: ab.timedOut, ...(proxy === undefined ? {} : { proxy: proxy.display, proxyVariable: proxy.variable }) },
+      cause: err,
+      ...(proxy === undefined ? {} : { hint: `the mirror or the proxy ${proxy.display} (${proxy.variable}) did not answer in time; check both, or bypass the proxy for this host: add ${noProxyEntryFor(ab.hop)} to NO_PROXY` }),
+    });
   }
   if (user?.aborted === true) return err;
   if (progress?.total !== undefined && progress.done < progress.total) {
     return fetchError('truncated', `${url}: connection closed after ${progress.done} of ${progress.total} bytes`, { url, cause: err, details: { received: progress.done, expected: progress.total } });
   }
-  const cause = err instanceof Error && err.cause instanceof Error ? err.cause : err;
-  const msg = cause instanceof Error ? cause.message : String(cause);
-  const proxy = PROXY_VARS.find((v) => (env ?? process.env)[v] !== undefined && (env ?? process.env)[v] !== '');
-  return fetchError('network', `cannot download ${url}: ${msg}`, {
-    url,
-    cause: err,
-    ...(proxy === undefined ? {} : { hint: `${proxy} is set, but bpf-compile does not support proxies yet (Node 20's fetch ignores them); download the archive yourself and pass --kheaders FILE` }),
-  });
+  const certCode = tlsCertCode(err);
+  if (certCode !== undefined) {
+    // not retried: the certificate will not change in a second; not fatal: another mirror may be fine
+    return fetchError('tls', `cannot download ${url}: TLS certificate check failed: ${rootMessage(err)} (${certCode})`, { url, cause: err, details: { tlsCode: certCode } });
+  }
+  if (proxy !== undefined) return proxyNetworkError(err, url, ab.hop, proxy);
+  return fetchError('network', `cannot download ${url}: ${rootMessage(err)}`, { url, cause: err, hint: directHint(ab.hop, route.proxies) });
 }
 
 /** Follow redirects; return the final response (status < 300 or ≥ 400 handled by the caller). */
-async function request(start: URL, opts: DownloadOptions, ab: AttemptAbort): Promise<{ res: Response; url: URL }> {
+async function request(start: URL, opts: DownloadOptions, ab: AttemptAbort, route: Route): Promise<{ res: HttpResponse; url: URL }> {
   const seen = new Set<string>([start.href]);
   let url = start;
   const maxRedirects = opts.maxRedirects ?? DOWNLOAD_DEFAULTS.maxRedirects;
   for (let hops = 0; ; hops++) {
+    ab.hop = url;
     ab.arm('connect', opts.connectTimeoutMs ?? DOWNLOAD_DEFAULTS.connectTimeoutMs);
-    const res = await fetch(url, { redirect: 'manual', signal: ab.controller.signal, headers: { 'accept-encoding': 'identity' } });
+    const res = await route.fetch(url, { redirect: 'manual', signal: ab.controller.signal, headers: { 'accept-encoding': 'identity' } });
     ab.disarm();
     if (res.status < 300 || res.status >= 400 || res.status === 304) return { res, url };
     await res.body?.cancel().catch(() => undefined);
@@ -174,12 +290,12 @@ async function request(start: URL, opts: DownloadOptions, ab: AttemptAbort): Pro
   }
 }
 
-async function attempt(start: URL, opts: DownloadOptions): Promise<DownloadResult> {
-  const ab = attemptAbort(opts.signal);
+async function attempt(start: URL, opts: DownloadOptions, route: Route): Promise<DownloadResult> {
+  const ab = attemptAbort(opts.signal, start);
   const progress: { done: number; total: number | undefined } = { done: 0, total: undefined };
   let where = start.href;
   try {
-    const { res, url } = await request(start, opts, ab);
+    const { res, url } = await request(start, opts, ab, route);
     where = url.href;
     if (res.status !== 200) {
       await res.body?.cancel().catch(() => undefined);
@@ -209,7 +325,7 @@ async function attempt(start: URL, opts: DownloadOptions): Promise<DownloadResul
         cb(null, chunk);
       },
     });
-    await pipeline(Readable.fromWeb(res.body as NodeReadableStream<Uint8Array>), tap, fs.createWriteStream(opts.dest, { flags: 'w', mode: 0o600 }));
+    await pipeline(Readable.fromWeb(res.body), tap, fs.createWriteStream(opts.dest, { flags: 'w', mode: 0o600 }));
     ab.disarm();
     if (total !== undefined && progress.done !== total) {
       throw fetchError('truncated', `${where}: got ${progress.done} of ${total} bytes`, { url: where, details: { received: progress.done, expected: total } });
@@ -220,7 +336,7 @@ async function attempt(start: URL, opts: DownloadOptions): Promise<DownloadResul
     }
     return { url: where, sha256, bytes: progress.done };
   } catch (err) {
-    throw classify(err, ab, where, opts.signal, opts.env, progress);
+    throw classify(err, ab, where, opts.signal, route, progress);
   } finally {
     ab.disarm();
   }
@@ -230,15 +346,16 @@ async function attempt(start: URL, opts: DownloadOptions): Promise<DownloadResul
  * Download `url` into `opts.dest`. See the module comment.
  *
  * @throws BpfCompileError `INPUT_UNREADABLE` with `details.reason` (`http-status`, `checksum`, `timeout`, `too-large`,
- *   `redirect`, `insecure`, `truncated`, `network`), `details.url`, `details.status`; or the abort reason of `signal`.
+ *   `redirect`, `insecure`, `truncated`, `network`, `tls`), `details.url`, `details.status`; or the abort reason of `signal`.
  */
 export async function download(url: string, opts: DownloadOptions): Promise<DownloadResult> {
   const start = checkUrl(url, opts.allowInsecureHttp);
+  const route = await routeFor(opts.env);
   const retries = opts.retries ?? DOWNLOAD_DEFAULTS.retries;
   const base = opts.retryBaseMs ?? DOWNLOAD_DEFAULTS.retryBaseMs;
   for (let n = 0; ; n++) {
     try {
-      return await attempt(start, opts);
+      return await attempt(start, opts, route);
     } catch (err) {
       fs.rmSync(opts.dest, { force: true });
       if (!isRetryable(err) || n >= retries || opts.signal?.aborted === true) {

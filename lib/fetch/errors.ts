@@ -5,7 +5,7 @@
 import { BpfCompileError, ErrorCode } from '../errors.js';
 
 /** Why a download or a mirror lookup failed (`details.reason`). */
-export type FetchFailureReason = 'http-status' | 'checksum' | 'timeout' | 'too-large' | 'redirect' | 'insecure' | 'truncated' | 'network';
+export type FetchFailureReason = 'http-status' | 'checksum' | 'timeout' | 'too-large' | 'redirect' | 'insecure' | 'truncated' | 'network' | 'tls';
 
 /** Reasons that mean "the mirror or the network is hostile or broken in a way retrying elsewhere must not hide". */
 export const FATAL_FETCH_REASONS: ReadonlySet<FetchFailureReason> = new Set(['checksum', 'insecure', 'redirect', 'too-large']);
@@ -18,7 +18,8 @@ const HINTS: Record<FetchFailureReason, string> = {
   redirect: 'the mirror redirects too often, in a loop, to a non-http(s) URL or from https to http; fix the mirror URL',
   insecure: 'use an https:// mirror, or pin the archive sha256 when the mirror is plain http://',
   truncated: 'the connection dropped before the whole file arrived; retry later',
-  network: 'check the network and the mirror host; HTTPS_PROXY/HTTP_PROXY are not supported yet',
+  network: 'check the network and the mirror host; behind a proxy, set HTTPS_PROXY/HTTP_PROXY (NO_PROXY lists hosts to reach directly)',
+  tls: "the mirror's TLS certificate is not trusted (self-signed, a private CA, expired, or another host name): fix the certificate, or trust the CA with NODE_EXTRA_CA_CERTS=/path/to/ca.pem",
 };
 
 /** Extra fields of a fetch error. */

@@ -154,13 +154,14 @@ describe('download', () => {
     assert.equal(fetchFailureReason(e), 'insecure');
     assert.equal(srv.hits('/blob'), 0);
   });
-  test('connection refused → network (retried)', async () => {
+  test('connection refused → network (retried); an http:// URL with only HTTPS_PROXY set goes direct and says so', async () => {
     const probe = await startMirrorServer(tmp);
     const dead = probe.url;
     await probe.close();
     const e = await failure(download(`${dead}/blob`, opts({ retries: 1, env: { HTTPS_PROXY: 'http://127.0.0.1:9' } })));
     assert.equal(fetchFailureReason(e), 'network');
-    assert.match(e.hint ?? '', /proxies/);
+    assert.equal(e.details['attempts'], 2);
+    assert.match(e.hint ?? '', /HTTPS_PROXY is set, but it proxies only https:\/\/ URLs/);
   });
   test('an abort signal stops the download', async () => {
     srv.fault('/blob', { kind: 'stall', afterBytes: 10 });

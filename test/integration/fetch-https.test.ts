@@ -5,7 +5,7 @@
  *
  * - an https mirror (index.json + archive) → fetch works, and the index is trusted without a pin;
  * - an https → http redirect of the archive is refused (typed, exit 5), nothing is published;
- * - without the CA the TLS handshake fails: a typed network error naming the mirror, never a silent downgrade.
+ * - without the CA the TLS handshake fails: a typed `tls` error naming the mirror and NODE_EXTRA_CA_CERTS, not retried.
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -113,11 +113,14 @@ describe('fetch over HTTPS', { skip }, () => {
     assert.deepEqual(published(cacheDir), []);
   });
 
-  test('an untrusted certificate → a typed network error naming the mirror (exit 3: no headers), nothing published', async () => {
+  test('an untrusted certificate → a typed tls error naming the mirror, not retried (exit 3: no headers), nothing published', async () => {
     const cacheDir = freshCache();
     const r = await run(fetchArgs(`${https.url}/idx`, cacheDir), false);
     assert.equal(r.status, 3, r.stderr);
-    assert.match(r.stderr, new RegExp(`${https.url.replace(/\./g, '\\.')}/idx.*(certificate|self.signed)`, 'i'));
+    assert.match(r.stderr, new RegExp(`${https.url.replace(/\./g, '\\.')}/idx.*TLS certificate check failed.*self-signed`, 'i'));
+    assert.match(r.stderr, /NODE_EXTRA_CA_CERTS/);
+    assert.doesNotMatch(r.stderr, /attempts/, 'a certificate failure is not retried');
+    assert.equal(https.hits('/idx/index.json'), 0, 'the TLS handshake failed before any request');
     assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace');
     assert.deepEqual(published(cacheDir), []);
   });
