@@ -25,6 +25,10 @@ export function formatDoctorReport(r: DoctorReport): string {
   }
   lines.push('', `BTF: ${r.btf.present ? `present (${r.btf.path})` : `absent (${r.btf.path})`}`);
   lines.push('', `cache: ${r.cache.path} (${r.cache.origin}${r.cache.exists ? '' : ', not created yet'}): ${r.cache.ok ? 'ok' : `UNSAFE: ${r.cache.error ?? ''}`}`);
+  const n = r.network;
+  lines.push('', `mirrors: ${n.mirrors.length === 0 ? 'none (BPF_COMPILE_MIRROR or --mirror)' : n.mirrors.join(' ')}${n.offline ? ' (offline)' : ''}`);
+  const proxies = [`https:// ${n.httpsProxy === undefined ? 'direct' : `via ${n.httpsProxy}`}`, `http:// ${n.httpProxy === undefined ? 'direct' : `via ${n.httpProxy}`}`];
+  lines.push(`  proxy: ${n.error ?? proxies.join(', ')}${n.noProxy === undefined ? '' : `; NO_PROXY: ${n.noProxy}`}`);
   const bpf = r.bpf.permitted ? 'permitted' : `not permitted: ${r.bpf.reason ?? ''}`;
   lines.push('', `bpf() loading: ${bpf} (root: ${r.bpf.root ? 'yes' : 'no'}, bpftool: ${r.bpf.bpftool ?? 'not found'})`);
   lines.push('', `verdict: ${r.verdict.summary}`);

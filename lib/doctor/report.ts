@@ -7,6 +7,7 @@ import { EXIT } from '../cli/exit-codes.js';
 import { defaultProbes, type DoctorProbes } from './probes.js';
 import type { BtfReport, CacheReport, DoctorReport, DoctorVerdict, LibbpfReport, SourceReport, ToolchainReport } from './types.js';
 import type { BpfProbeResult } from './bpf-probe.js';
+import { networkReport, type NetworkReport } from './network.js';
 
 /** Options of {@link buildDoctorReport}: the target and header options `resolveHeaders` takes, plus the toolchain. */
 export interface DoctorOptions extends TargetOptions {
@@ -15,6 +16,8 @@ export interface DoctorOptions extends TargetOptions {
   kheaders?: string;
   /** HTTP mirrors (their cached downloads count; the doctor never downloads). */
   mirrors?: readonly string[];
+  /** Report as if `--offline` (the doctor never downloads either way). */
+  offline?: boolean;
   /** Default here: `never` — the doctor does not load kernel modules unless asked. */
   loadModule?: LoadModulePolicy;
   cacheDir?: string;
@@ -37,6 +40,7 @@ export interface DoctorFindings {
   readonly sources: readonly SourceReport[];
   readonly btf: BtfReport;
   readonly cache: CacheReport;
+  readonly network: NetworkReport;
   readonly bpf: BpfProbeResult;
   readonly installCommand: string | undefined;
 }
@@ -75,7 +79,8 @@ export async function buildDoctorReport(options: DoctorOptions = {}, probes: Par
   ]);
   const sources = await p.sources(ctx);
   const running = target.root === '/' && target.release === os.release();
-  return judge({ target, running, toolchain, libbpf, sources, btf, cache, bpf, installCommand });
+  const network = networkReport(options.mirrors, options.offline, env);
+  return judge({ target, running, toolchain, libbpf, sources, btf, cache, network, bpf, installCommand });
 }
 
 function nonEmpty(s: string | undefined): string | undefined {
@@ -120,6 +125,11 @@ export function nextStepsOf(f: DoctorFindings, v: DoctorVerdict): string[] {
   if (!tree) {
     steps.push(f.installCommand === undefined ? `install the kernel headers for ${rel}, or point BPF_KERNEL_SOURCE at a configured tree` : `install the kernel headers for ${rel}: ${f.installCommand}`);
   }
+  const fetched = f.sources.some((s) => s.found && s.name === 'fetch');
+  if (!tree && !fetched && f.network.mirrors.length > 0 && !f.network.offline) {
+    steps.push(`download the headers from the mirrors (the doctor only looks at cached downloads): bpf-compile fetch${f.running ? '' : ` --kernel-release ${rel}`}`);
+  }
+  if (f.network.error !== undefined) steps.push(`fix the proxy setting, or unset it: ${f.network.error}`);
   if (!v.core) {
     steps.push(f.btf.present ? 'for CO-RE: check the btf source reason above (--btf FILE takes a BTF file)' : 'for CO-RE: boot a kernel built with CONFIG_DEBUG_INFO_BTF=y, or pass --btf FILE (e.g. <release>.btf.tar.xz from btfhub-archive)');
   } else if (!v.kernelHeaders) {
@@ -153,6 +163,7 @@ export function judge(f: DoctorFindings): DoctorReport {
     sources: f.sources,
     btf: f.btf,
     cache: f.cache,
+    network: f.network,
     bpf: f.bpf,
     verdict,
     nextSteps: nextStepsOf(f, verdict),

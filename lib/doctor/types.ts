@@ -1,4 +1,5 @@
 /** The shape of a `bpf-compile doctor` report (also its `--json` output). */
+import type { NetworkReport } from './network.js';
 import type { BpfProbeResult } from './bpf-probe.js';
 
 /** One LLVM tool as found on the machine. */
@@ -91,6 +92,8 @@ export interface DoctorReport {
   readonly sources: readonly SourceReport[];
   readonly btf: BtfReport;
   readonly cache: CacheReport;
+  /** Mirrors, offline mode and proxies. */
+  readonly network: NetworkReport;
   readonly bpf: BpfProbeResult;
   readonly verdict: DoctorVerdict;
   /** Concrete commands to run, most important first. */

@@ -270,23 +270,40 @@ function classify(err: unknown, ab: AttemptAbort, url: string, user: AbortSignal
   return fetchError('network', `cannot download ${url}: ${rootMessage(err)}`, { url, cause: err, hint: directHint(ab.hop, route.proxies) });
 }
 
+/**
+ * Split `user:password@` off a URL: fetch refuses URLs that carry credentials, so they travel as HTTP Basic
+ * `Authorization` instead — only to that URL's origin (a redirect elsewhere does not get them).
+ */
+function splitCredentials(u: URL): { url: URL; authorization: string | undefined } {
+  if (u.username === '' && u.password === '') return { url: u, authorization: undefined };
+  const bare = new URL(u.href);
+  bare.username = '';
+  bare.password = '';
+  const token = Buffer.from(`${decodeURIComponent(u.username)}:${decodeURIComponent(u.password)}`).toString('base64');
+  return { url: bare, authorization: `Basic ${token}` };
+}
+
 /** Follow redirects; return the final response (status < 300 or ≥ 400 handled by the caller). */
 async function request(start: URL, opts: DownloadOptions, ab: AttemptAbort, route: Route): Promise<{ res: HttpResponse; url: URL }> {
-  const seen = new Set<string>([start.href]);
-  let url = start;
+  const first = splitCredentials(start);
+  const seen = new Set<string>([first.url.href]);
+  let url = first.url;
+  let authorization = first.authorization;
   const maxRedirects = opts.maxRedirects ?? DOWNLOAD_DEFAULTS.maxRedirects;
   for (let hops = 0; ; hops++) {
     ab.hop = url;
     ab.arm('connect', opts.connectTimeoutMs ?? DOWNLOAD_DEFAULTS.connectTimeoutMs);
-    const res = await route.fetch(url, { redirect: 'manual', signal: ab.controller.signal, headers: { 'accept-encoding': 'identity' } });
+    const headers: Record<string, string> = { 'accept-encoding': 'identity', ...(authorization === undefined ? {} : { authorization }) };
+    const res = await route.fetch(url, { redirect: 'manual', signal: ab.controller.signal, headers });
     ab.disarm();
     if (res.status < 300 || res.status >= 400 || res.status === 304) return { res, url };
     await res.body?.cancel().catch(() => undefined);
     if (hops >= maxRedirects) throw fetchError('redirect', `more than ${maxRedirects} redirects from ${start.href}`, { url: start.href, status: res.status });
-    const next = nextRedirect(url, res.headers.get('location'), seen);
-    checkUrl(next.href, opts.allowInsecureHttp);
-    seen.add(next.href);
-    url = next;
+    const next = splitCredentials(nextRedirect(url, res.headers.get('location'), seen));
+    checkUrl(next.url.href, opts.allowInsecureHttp);
+    seen.add(next.url.href);
+    authorization = next.authorization ?? (next.url.origin === first.url.origin ? first.authorization : undefined);
+    url = next.url;
   }
 }
 

@@ -31,15 +31,20 @@ export interface FetchErrorInfo {
   readonly details?: Readonly<Record<string, unknown>>;
 }
 
-/** Build the typed error for a fetch failure. */
+/** Replace the `user:password@` of every URL in `text` by `***@` (mirror URLs may carry credentials). */
+export function redactCredentials(text: string): string {
+  return text.replace(/\b([a-z][a-z0-9+.-]*:\/\/)[^\s/@]+@/gi, '$1***@');
+}
+
+/** Build the typed error for a fetch failure. URLs in the message, hint and `details.url` are shown without credentials. */
 export function fetchError(reason: FetchFailureReason, message: string, info: FetchErrorInfo = {}): BpfCompileError {
-  return new BpfCompileError(ErrorCode.INPUT_UNREADABLE, message, {
-    hint: info.hint ?? HINTS[reason],
+  return new BpfCompileError(ErrorCode.INPUT_UNREADABLE, redactCredentials(message), {
+    hint: redactCredentials(info.hint ?? HINTS[reason]),
     ...(info.cause === undefined ? {} : { cause: info.cause }),
     details: {
       ...info.details,
       reason,
-      ...(info.url === undefined ? {} : { url: info.url }),
+      ...(info.url === undefined ? {} : { url: redactCredentials(info.url) }),
       ...(info.status === undefined ? {} : { status: info.status }),
     },
   });

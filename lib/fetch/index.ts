@@ -16,13 +16,13 @@ import { BpfCompileError, ErrorCode } from '../errors.js';
 import type { Target } from '../target.js';
 import { readOsRelease } from '../system/os-release.js';
 import { download } from './download.js';
-import { FATAL_FETCH_REASONS, fetchFailureReason } from './errors.js';
+import { FATAL_FETCH_REASONS, fetchFailureReason, redactCredentials } from './errors.js';
 import { mirrorList, offlineFromEnv } from './mirrors.js';
 import { resolveArtifact, type DownloadTuning } from './resolve.js';
 import { checkUrl } from './redirect.js';
 
 export { download, DOWNLOAD_DEFAULTS, type DownloadOptions, type DownloadProgress, type DownloadResult } from './download.js';
-export { fetchError, fetchFailureReason, type FetchFailureReason } from './errors.js';
+export { fetchError, fetchFailureReason, redactCredentials, type FetchFailureReason } from './errors.js';
 export type { DownloadTuning } from './resolve.js';
 export { mirrorList, offlineFromEnv, MIRROR_ENV, OFFLINE_ENV } from './mirrors.js';
 
@@ -145,7 +145,7 @@ export async function fetchHeaders(options: FetchHeadersOptions): Promise<FetchH
               signal,
               ...(options.onProgress === undefined ? {} : { onProgress: (p) => options.onProgress?.({ phase: 'download', url: art.url, ...p }) }),
             });
-            return { source: r.url, sha256: r.sha256, files: 1, bytes: r.bytes, extra: { kind, mirror } };
+            return { source: redactCredentials(r.url), sha256: r.sha256, files: 1, bytes: r.bytes, extra: { kind, mirror: redactCredentials(mirror) } };
           },
         });
       } catch (err) {
@@ -163,7 +163,7 @@ export async function fetchHeaders(options: FetchHeadersOptions): Promise<FetchH
       if (kind === 'btf') return { ...base, kind: 'btf' };
       const x = await extractArchiveToCache(file, {
         cache,
-        source: art.url,
+        source: redactCredentials(art.url),
         ...(options.signal === undefined ? {} : { signal: options.signal }),
         ...(options.onProgress === undefined ? {} : { onProgress: (p) => options.onProgress?.({ phase: 'extract', url: art.url, done: p.bytesRead, total: p.totalBytes }) }),
       });
@@ -175,7 +175,7 @@ export async function fetchHeaders(options: FetchHeadersOptions): Promise<FetchH
       errors.push(e);
     }
   }
-  return { found: false, reasons, errors };
+  return { found: false, reasons: reasons.map(redactCredentials), errors };
 }
 
 /** Validate a mirror string early (CLI): an http(s) URL or template. @throws BpfCompileError reason `insecure`. */

@@ -13,8 +13,10 @@ export function isLoopbackUrl(u: URL): boolean {
 }
 
 /**
- * Parse a URL given by the user or a mirror and check its scheme.
- * @throws BpfCompileError (`INPUT_UNREADABLE`, reason `insecure`) for anything but http(s), or http when not allowed.
+ * Parse a URL given by the user or a mirror and check its scheme. `user:password@` is allowed over https and loopback
+ * (sent as Basic auth by `download`), never over plain http to another host.
+ * @throws BpfCompileError (`INPUT_UNREADABLE`, reason `insecure`) for anything but http(s), http when not allowed, or
+ *   credentials over remote plain http.
  */
 export function checkUrl(raw: string, allowInsecureHttp: boolean): URL {
   let u: URL;
@@ -25,7 +27,12 @@ export function checkUrl(raw: string, allowInsecureHttp: boolean): URL {
   }
   if (!isHttpUrl(u)) throw fetchError('insecure', `refusing ${u.protocol} URL ${raw}: only http(s) is fetched`, { url: raw });
   if (u.protocol === 'http:' && !allowInsecureHttp) throw fetchError('insecure', `refusing plain http:// URL ${raw} without a verified checksum`, { url: raw });
-  if (u.username !== '' || u.password !== '') throw fetchError('insecure', `refusing URL with credentials: ${u.protocol}//${u.host}${u.pathname}`, { url: `${u.protocol}//${u.host}${u.pathname}`, hint: 'credentials in mirror URLs are not supported' });
+  if ((u.username !== '' || u.password !== '') && u.protocol === 'http:' && !isLoopbackUrl(u)) {
+    throw fetchError('insecure', `refusing to send the credentials of ${u.protocol}//***@${u.host}${u.pathname} in clear text over plain http`, {
+      url: `${u.protocol}//${u.host}${u.pathname}`,
+      hint: 'use an https:// mirror for URLs with user:password@',
+    });
+  }
   return u;
 }
 

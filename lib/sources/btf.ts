@@ -28,7 +28,7 @@ const NO_BTF_HINT =
 
 /** BTF from the mirrors for the target release (kind `btf`), or why not. Integrity failures throw. */
 async function fromMirrors(ctx: SourceContext): Promise<BtfInput | BtfMiss> {
-  const { fetchHeaders, mirrorList } = await import('../fetch/index.js');
+  const { fetchHeaders, mirrorList, redactCredentials } = await import('../fetch/index.js');
   if (mirrorList(ctx.mirrors, ctx.env).length === 0) return { reasons: ['no mirror configured for BTF'], hint: NO_BTF_HINT };
   const r = await fetchHeaders({
     target: ctx.target,
@@ -41,7 +41,7 @@ async function fromMirrors(ctx: SourceContext): Promise<BtfInput | BtfMiss> {
     ...(ctx.onProgress === undefined ? {} : { onProgress: (p) => ctx.onProgress?.({ source: 'btf', what: `downloading ${p.url}`, done: p.done, total: p.total }) }),
   });
   if (!r.found) return { reasons: r.reasons.map((x) => `BTF mirror: ${x}`), hint: r.errors[0]?.hint ?? NO_BTF_HINT };
-  return { file: r.file, label: `${r.url} (sha256 ${r.sha256.slice(0, 12)}…, ${r.downloaded ? 'downloaded' : 'cached download'})` };
+  return { file: r.file, label: `${redactCredentials(r.url)} (sha256 ${r.sha256.slice(0, 12)}…, ${r.downloaded ? 'downloaded' : 'cached download'})` };
 }
 
 /**

@@ -13,7 +13,7 @@ export const fetchSource: HeaderSource = {
   description: 'a kheaders archive downloaded from a mirror (--mirror URL, BPF_COMPILE_MIRROR), sha256-verified and cached',
   kind: 'kernel-tree',
   async find(ctx: SourceContext): Promise<SourceResult> {
-    const { fetchHeaders, mirrorList } = await import('../fetch/index.js');
+    const { fetchHeaders, mirrorList, redactCredentials } = await import('../fetch/index.js');
     if (mirrorList(ctx.mirrors, ctx.env).length === 0) {
       return { found: false, reason: 'no mirror configured (BPF_COMPILE_MIRROR or --mirror)', hint: 'point BPF_COMPILE_MIRROR at a mirror made with `bpf-compile pack`' };
     }
@@ -35,7 +35,7 @@ export const fetchSource: HeaderSource = {
       }
       if (r.kind !== 'kheaders') return { found: false, reason: 'mirror returned no headers archive' };
       const how = r.downloaded ? 'downloaded' : 'cached download';
-      const detail = `${r.url} → ${r.dir} (sha256 ${r.sha256.slice(0, 12)}…, ${how}, ${r.extracted ? 'extracted' : 'cached'})`;
+      const detail = `${redactCredentials(r.url)} → ${r.dir} (sha256 ${r.sha256.slice(0, 12)}…, ${how}, ${r.extracted ? 'extracted' : 'cached'})`;
       return { found: true, kind: 'kernel-tree', tree: { sourceDir: r.dir, buildDir: r.dir }, detail };
     } catch (err) {
       if (err instanceof BpfCompileError) return { found: false, fatal: true, reason: err.message, hint: err.hint, error: err };

@@ -33,6 +33,8 @@ export interface MirrorServer {
   hits(urlPath: string): number;
   /** All request paths in order. */
   readonly log: readonly string[];
+  /** The Authorization header of each request in {@link log} (undefined when none was sent). */
+  readonly authorizations: readonly (string | undefined)[];
   /** Forget faults and counts. */
   reset(): void;
   close(): Promise<void>;
@@ -49,11 +51,13 @@ export async function startMirrorServer(dir: string, options: MirrorServerOption
   const faults = new Map<string, { fault: Fault; used: number }>();
   const counts = new Map<string, number>();
   const log: string[] = [];
+  const authorizations: (string | undefined)[] = [];
   const sockets = new Set<import('node:net').Socket>();
 
   const handler: http.RequestListener = (req, res) => {
     const p = new URL(req.url ?? '/', 'http://x').pathname;
     log.push(p);
+    authorizations.push(req.headers.authorization);
     counts.set(p, (counts.get(p) ?? 0) + 1);
     const f = faults.get(p);
     const file = path.join(dir, decodeURIComponent(p));
@@ -126,10 +130,12 @@ export async function startMirrorServer(dir: string, options: MirrorServerOption
     },
     hits: (urlPath) => counts.get(urlPath) ?? 0,
     log,
+    authorizations,
     reset() {
       faults.clear();
       counts.clear();
       log.length = 0;
+      authorizations.length = 0;
     },
     close() {
       for (const s of sockets) s.destroy();

@@ -163,6 +163,31 @@ describe('download', () => {
     assert.equal(e.details['attempts'], 2);
     assert.match(e.hint ?? '', /HTTPS_PROXY is set, but it proxies only https:\/\/ URLs/);
   });
+  test('credentials in the URL travel as Basic auth to that origin only, and never appear in errors', async () => {
+    const withCreds = srv.url.replace('http://', 'http://mi%40rror:p%3Ass@');
+    const r = await download(`${withCreds}/blob`, opts({ expectedSha256: sha }));
+    assert.equal(r.url, `${srv.url}/blob`, 'the reported URL has no credentials');
+    const basic = `Basic ${Buffer.from('mi@rror:p:ss').toString('base64')}`;
+    assert.deepEqual(srv.authorizations, [basic]);
+    // a same-origin redirect keeps them; a redirect to another origin drops them
+    const other = await startMirrorServer(path.join(tmp, 'www'));
+    try {
+      srv.reset();
+      srv.fault('/same', { kind: 'redirect', location: '/blob' });
+      await download(`${withCreds}/same`, opts());
+      assert.deepEqual(srv.authorizations, [basic, basic]);
+      srv.reset();
+      srv.fault('/away', { kind: 'redirect', location: `${other.url}/blob` });
+      await download(`${withCreds}/away`, opts());
+      assert.deepEqual(srv.authorizations, [basic]);
+      assert.deepEqual(other.authorizations, [undefined]);
+    } finally {
+      await other.close();
+    }
+    const e = await failure(download(`${withCreds}/missing`, opts()));
+    assert.equal(fetchFailureReason(e), 'http-status');
+    assert.doesNotMatch(`${e.message} ${e.hint ?? ''} ${JSON.stringify(e.details)}`, /p%3Ass|p:ss|mi%40rror/);
+  });
   test('an abort signal stops the download', async () => {
     srv.fault('/blob', { kind: 'stall', afterBytes: 10 });
     const ac = new AbortController();

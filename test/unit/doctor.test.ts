@@ -116,6 +116,27 @@ test('mismatched LLVM majors, unsafe cache and no bpf(): reported with next step
   assert.match(text, /UNSAFE: refusing to use the cache/);
 });
 
+test('network: mirrors and proxies shown without credentials; a mirror not yet fetched → a fetch step; a bad proxy → a fix step', async () => {
+  const noTree = good({ sources: async () => [missing('modules', 'kernel-tree'), missing('fetch', 'kernel-tree'), found('btf', 'vmlinux')] });
+  const env = { BPF_COMPILE_MIRROR: 'https://ci:tok3n@mirror.example/kh', https_proxy: 'http://bob:pw@proxy.example:3128', NO_PROXY: '.example' };
+  const r = await buildDoctorReport({ kernelRelease: REL, arch: 'x86_64', env }, noTree);
+  assert.deepEqual(r.network, { mirrors: ['https://***@mirror.example/kh'], offline: false, httpsProxy: 'http://***@proxy.example:3128 (https_proxy)', noProxy: '.example' });
+  assert.ok(r.nextSteps.some((s) => s.includes(`bpf-compile fetch --kernel-release ${REL}`)), r.nextSteps.join('\n'));
+  const text = formatDoctorReport(r);
+  assert.match(text, /^mirrors: https:\/\/\*\*\*@mirror\.example\/kh$/m);
+  assert.match(text, /^ {2}proxy: https:\/\/ via http:\/\/\*\*\*@proxy\.example:3128 \(https_proxy\), http:\/\/ direct; NO_PROXY: \.example$/m);
+  assert.doesNotMatch(text + JSON.stringify(r), /tok3n|bob:pw/);
+  // offline: no fetch step; no mirror: none
+  const off = await buildDoctorReport({ kernelRelease: REL, arch: 'x86_64', env: { ...env, BPF_COMPILE_OFFLINE: '1' } }, noTree);
+  assert.ok(!off.nextSteps.some((s) => s.includes('bpf-compile fetch')));
+  const none = await buildDoctorReport({ kernelRelease: REL, arch: 'x86_64', env: {} }, noTree);
+  assert.deepEqual(none.network, { mirrors: [], offline: false });
+  assert.match(formatDoctorReport(none), /^mirrors: none/m);
+  const bad = await buildDoctorReport({ kernelRelease: REL, arch: 'x86_64', env: { HTTP_PROXY: 'socks5://p:1080' } }, noTree);
+  assert.match(bad.network.error ?? '', /socks5/);
+  assert.ok(bad.nextSteps.some((s) => s.startsWith('fix the proxy setting')));
+});
+
 test('addDoctorCommand registers doctor with --json and the target options', async () => {
   const out: string[] = [];
   const program = new Command('bpf-compile').exitOverride();

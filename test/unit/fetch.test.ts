@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { lookupArch } from '../../lib/arch.js';
 import { BpfCompileError, ErrorCode } from '../../lib/errors.js';
-import { fetchError, fetchFailureReason } from '../../lib/fetch/errors.js';
+import { fetchError, fetchFailureReason, redactCredentials } from '../../lib/fetch/errors.js';
 import { isFatalFetchError } from '../../lib/fetch/index.js';
 import {
   btfhubUrl,
@@ -117,14 +117,16 @@ describe('sidecar parsing', () => {
 });
 
 describe('URL and redirect policy', () => {
-  test('checkUrl: http(s) only, plain http only when allowed, no credentials', () => {
+  test('checkUrl: http(s) only, plain http only when allowed, credentials only over https or loopback', () => {
     assert.equal(checkUrl('https://m/x', false).href, 'https://m/x');
     assert.equal(checkUrl('http://m/x', true).href, 'http://m/x');
     assert.equal(reasonOf(() => checkUrl('http://m/x', false)), 'insecure');
     assert.equal(reasonOf(() => checkUrl('file:///etc/passwd', true)), 'insecure');
     assert.equal(reasonOf(() => checkUrl('ftp://m/x', true)), 'insecure');
     assert.equal(reasonOf(() => checkUrl('not a url', true)), 'insecure');
-    assert.equal(reasonOf(() => checkUrl('https://u:p@m/x', true)), 'insecure');
+    assert.equal(checkUrl('https://u:p@m/x', true).username, 'u');
+    assert.equal(checkUrl('http://u:p@127.0.0.1:8/x', true).password, 'p');
+    assert.equal(reasonOf(() => checkUrl('http://u:p@m/x', true)), 'insecure');
   });
   test('nextRedirect resolves relative locations', () => {
     assert.equal(nextRedirect(new URL('https://m/a/b'), '../c').href, 'https://m/c');
@@ -197,4 +199,10 @@ describe('BTF mirrors', () => {
     const r = btfhubUrl('https://m', { release: '5.4', arch: x86, os: undefined });
     assert.ok('skip' in r && /distro/.test(r.skip));
   });
+});
+
+test('redactCredentials hides user:password@ of every URL in a text; fetchError applies it', () => {
+  assert.equal(redactCredentials('a https://u:p@m/x and http://tok@h:1/y; ftp://n/z'), 'a https://***@m/x and http://***@h:1/y; ftp://n/z');
+  const e = fetchError('network', 'cannot download https://u:s3cret@m/x', { url: 'https://u:s3cret@m/x' });
+  assert.doesNotMatch(`${e.message} ${JSON.stringify(e.details)}`, /s3cret/);
 });

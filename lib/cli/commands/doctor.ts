@@ -27,6 +27,7 @@ function doctorOptionsOf(f: DoctorFlags, loadModuleExplicit: boolean): DoctorOpt
     btf: f.btf,
     btfModules: f.btfModule ?? [],
     ...(f.mirror === undefined || f.mirror.length === 0 ? {} : { mirrors: f.mirror }),
+    ...(f.offline === true ? { offline: true } : {}),
     clang: f.clang,
     opt: f.opt,
     llc: f.llc,
