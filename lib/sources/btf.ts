@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { BpfCompileError } from '../errors.js';
 import { underRoot } from '../system/root.js';
+import { fetchOptionsOf } from './fetch.js';
 import type { HeaderSource, SourceContext, SourceResult } from './types.js';
 
 /** Where the running kernel exposes its BTF (CONFIG_DEBUG_INFO_BTF, 5.4+). */
@@ -30,16 +31,7 @@ const NO_BTF_HINT =
 async function fromMirrors(ctx: SourceContext): Promise<BtfInput | BtfMiss> {
   const { fetchHeaders, mirrorList, redactCredentials } = await import('../fetch/index.js');
   if (mirrorList(ctx.mirrors, ctx.env).length === 0) return { reasons: ['no mirror configured for BTF'], hint: NO_BTF_HINT };
-  const r = await fetchHeaders({
-    target: ctx.target,
-    ...(ctx.mirrors === undefined ? {} : { mirrors: ctx.mirrors }),
-    cacheDir: ctx.cacheDir,
-    env: ctx.env,
-    ...(ctx.offline === undefined ? {} : { offline: ctx.offline }),
-    kind: 'btf',
-    ...(ctx.pinnedBtfSha256 === undefined ? {} : { sha256: ctx.pinnedBtfSha256 }),
-    ...(ctx.onProgress === undefined ? {} : { onProgress: (p) => ctx.onProgress?.({ source: 'btf', what: `downloading ${p.url}`, done: p.done, total: p.total }) }),
-  });
+  const r = await fetchHeaders(fetchOptionsOf(ctx, 'btf', 'btf'));
   if (!r.found) return { reasons: r.reasons.map((x) => `BTF mirror: ${x}`), hint: r.errors[0]?.hint ?? NO_BTF_HINT };
   return { file: r.file, label: `${redactCredentials(r.url)} (sha256 ${r.sha256.slice(0, 12)}…, ${r.downloaded ? 'downloaded' : 'cached download'})` };
 }
