@@ -16,10 +16,13 @@ import { parseMirrorIndex } from '../../lib/mirror/index-format.js';
 import { resolveHeaders } from '../../lib/resolve.js';
 import { cleanEnv, tempDir } from '../helpers/fake-kernel.js';
 import { addTargetOptions } from '../../lib/cli/target-options.js';
+import { findDebianHeaderTrees } from '../helpers/kheaders-fixture.js';
 
-const COMMON = '/usr/src/linux-headers-6.1.0-56-common';
-const BUILD = '/usr/src/linux-headers-6.1.0-56-amd64';
-const RELEASE = '6.1.0-56-amd64';
+/** The installed Debian headers package (`-common` + `-<flavour>`), whatever its ABI number. */
+const trees = findDebianHeaderTrees();
+const COMMON = trees?.source ?? '/usr/src/linux-headers-none-common';
+const BUILD = trees?.build ?? '/usr/src/linux-headers-none-amd64';
+const RELEASE = trees?.release ?? 'no-debian-headers-installed';
 const EXAMPLES = path.resolve(import.meta.dirname, '../../examples');
 
 async function exists(p: string): Promise<boolean> {
