@@ -26,7 +26,7 @@ const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
 
 function result(name: string, ours: number, baseline: number, note?: string, unit: 'ms' | 'MiB' = 'ms'): BenchResult {
-  return { name, ours: Math.round(ours * 10) / 10, baseline: Math.round(baseline * 10) / 10, ratio: Math.round((ours / baseline) * 100) / 100, ...(note === undefined ? {} : { note }) };
+  return { name, ours: Math.round(ours * 10) / 10, baseline: Math.round(baseline * 10) / 10, ratio: Math.round((ours / baseline) * 100) / 100, unit, ...(note === undefined ? {} : { note }) };
 }
 
 async function coldExtraction(archive: string, base: string, runs: number, decoder: 'auto' | 'lzma-native', label: string): Promise<BenchResult> {

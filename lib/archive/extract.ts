@@ -3,34 +3,32 @@
  *
  * Data flow (nothing holds the whole archive in memory):
  *
- *     source ──▶ tap (sha256, progress, compressed cap) ──▶ xz decoder ──▶ tap (tar-byte cap)
- *            ──▶ tar-stream parser ──▶ policy ──▶ SafeTreeWriter (sync fs calls)
+ *     source ──▶ tap (sha256, progress, compressed cap) ──▶ xz decoder ──▶ tar-byte cap
+ *            ──▶ TarParser ──▶ policy ──▶ SafeTreeWriter (sync fs calls)
  *
  * The decoder runs off the main thread (an `xz` child process, or lzma-native's native thread),
  * so decoding overlaps parsing and writing. Whatever fails, every part is torn down and the
  * most meaningful error wins: a policy/size error first, then the decoder's verdict (corrupt
  * xz), then the tar parser's, then I/O errors.
+ *
+ * The tar parser is our own (`tar-parser.ts`), not tar-stream. Measured on the Debian 6.1
+ * kheaders archive (6,694 entries, tmpfs, 2 cores): tar-stream's per-entry streams, callbacks and
+ * buffer lists cost ~70 ms of main-thread time per extraction (profiled) against ~12 ms for the parser;
+ * with it (and the writer's cheaper bookkeeping) cold extraction went from 317 to 272 ms median
+ * (GNU `tar -xJf`: 256 ms, the `xz` decode alone ~245 ms) and the process CPU from 315 to 220 ms.
  */
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { Transform, pipeline, type TransformCallback } from 'node:stream';
-import { createRequire } from 'node:module';
-import type tarModule from 'tar-stream';
 import { BpfCompileError, ErrorCode, isBpfCompileError } from '../errors.js';
 import { createDecoder, type DecoderChoice } from './decoder.js';
 import { resolveLimits, type ExtractLimits } from './limits.js';
 import { classifyEntry } from './policy.js';
 import { readUtsRelease } from './release.js';
 import { openSource, type ArchiveSource } from './source.js';
-import { SafeTreeWriter, type OpenFile } from './tree-writer.js';
-
-/** `tar-stream`, loaded on first use: commands that never reach this code (a warm resolve) do not pay for loading it. */
-let tarLoaded: typeof tarModule | undefined;
-function tarLib(): typeof tarModule {
-  tarLoaded ??= createRequire(import.meta.url)('tar-stream') as typeof tarModule;
-  return tarLoaded;
-}
+import { corruptArchive, TarParser } from './tar-parser.js';
+import { SafeTreeWriter } from './tree-writer.js';
 
 /** Progress of an extraction, in compressed bytes. */
 export interface ExtractProgress {
@@ -82,23 +80,10 @@ function tooLarge(what: string, limit: string): BpfCompileError {
   });
 }
 
-function corrupt(message: string, cause?: unknown): BpfCompileError {
-  return new BpfCompileError(ErrorCode.ARCHIVE_CORRUPT, message, {
-    hint: 'The archive is truncated, corrupt, empty or not a tar.xz. Re-create or re-download it.',
-    cause,
-  });
-}
-
-/** Bytes buffered between the decoder and the tar parser. */
-const PIPE_BUFFER = 4 * 1024 * 1024;
-
 /** Passes bytes through, counting them; calls `onChunk` (which may throw to fail the stream). */
 class CountingTap extends Transform {
-  constructor(
-    private readonly onChunk: (chunk: Buffer) => void,
-    highWaterMark?: number,
-  ) {
-    super(highWaterMark === undefined ? {} : { highWaterMark });
+  constructor(private readonly onChunk: (chunk: Buffer) => void) {
+    super();
   }
   override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
     try {
@@ -136,17 +121,25 @@ export async function extractInto(source: ArchiveSource, dir: string, options: E
   const opened = openSource(source);
   const decoder = createDecoder(options.decoder ?? 'auto', limits.decoderMemlimit, options.xzPath);
   const writer = new SafeTreeWriter(dir, limits);
-  // Generous buffering between the decoder and the writer: the xz child blocks as soon as its
-  // 64 KiB pipe is full, so draining it into a few MiB here keeps decoding and writing in
-  // parallel (measured: without it the main thread sat idle ~25% of the extraction).
-  const extract = tarLib().extract({ highWaterMark: PIPE_BUFFER });
   const hash = createHash('sha256');
   let bytesRead = 0;
   let tarBytes = 0;
   let entries = 0;
-  let current: OpenFile | undefined;
   const errors: unknown[] = [];
   let tornDown = false;
+  let stopTar = (): void => {};
+
+  const parser = new TarParser((entry) => {
+    if (++entries > limits.maxEntries) throw tooLarge(`${limits.maxEntries} entries`, 'maxEntries');
+    const action = classifyEntry(entry, limits);
+    if (action.kind === 'file') {
+      if (action.size > limits.maxBytes) throw tooLarge(`${limits.maxBytes} uncompressed bytes`, 'maxBytes');
+      return writer.file(entry.name, action.parts);
+    }
+    if (action.kind === 'dir') writer.dir(entry.name, action.parts);
+    else if (action.kind === 'symlink') writer.symlink(entry.name, action.parts, action.target);
+    return undefined;
+  });
 
   const teardown = (err: unknown): void => {
     errors.push(err);
@@ -154,7 +147,7 @@ export async function extractInto(source: ArchiveSource, dir: string, options: E
     tornDown = true;
     opened.stream.destroy();
     decoder.destroy();
-    extract.destroy(err instanceof Error ? err : new Error(String(err)));
+    stopTar();
   };
 
   const onAbort = (): void => teardown(options.signal?.reason ?? new Error('aborted'));
@@ -166,79 +159,43 @@ export async function extractInto(source: ArchiveSource, dir: string, options: E
     if (bytesRead > limits.maxCompressedBytes) throw tooLarge(`${limits.maxCompressedBytes} compressed bytes`, 'maxCompressedBytes');
     options.onProgress?.({ bytesRead, totalBytes: opened.totalBytes });
   });
-  const outTap = new CountingTap((chunk) => {
-    tarBytes += chunk.byteLength;
-    if (tarBytes > limits.maxBytes) throw tooLarge(`${limits.maxBytes} uncompressed bytes`, 'maxBytes');
-  }, PIPE_BUFFER);
 
-  extract.on('entry', (header, stream, next) => {
-    // The parser destroys the current entry stream with the teardown error; that error is
-    // already recorded.
-    stream.on('error', () => {});
-    try {
-      if (++entries > limits.maxEntries) throw tooLarge(`${limits.maxEntries} entries`, 'maxEntries');
-      const action = classifyEntry(header, limits);
-      if (action.kind === 'file') {
-        if (action.size > limits.maxBytes) throw tooLarge(`${limits.maxBytes} uncompressed bytes`, 'maxBytes');
-        const file = writer.file(header.name, action.parts);
-        current = file;
-        if (action.size === 0) {
-          file.close();
-          current = undefined;
-          stream.resume();
-          next();
-          return;
-        }
-        stream.on('data', (chunk: unknown) => {
-          try {
-            file.write(chunk as Buffer);
-          } catch (err) {
-            teardown(err);
-          }
-        });
-        stream.on('end', () => {
-          file.close();
-          current = undefined;
-          next();
-        });
-        return;
-      }
-      if (action.kind === 'dir') writer.dir(header.name, action.parts);
-      else if (action.kind === 'symlink') writer.symlink(header.name, action.parts, action.target);
-      stream.resume();
-      next();
-    } catch (err) {
-      teardown(err);
-    }
-  });
-
+  // For lzma-native, input and output are one duplex: the pipeline ends with its writable side.
   const sourceDone = new Promise<void>((resolve, reject) => {
-    if ((decoder.input as unknown) === (decoder.output as unknown)) {
-      // lzma-native: one pipeline through the in-process decoder.
-      pipeline(opened.stream, inTap, decoder.input, outTap, (err) => (err ? reject(err) : resolve()));
-    } else {
-      pipeline(opened.stream, inTap, decoder.input, (err) => (err ? reject(err) : resolve()));
-      pipeline(decoder.output, outTap, (err) => {
-        if (err) teardown(err);
-      });
-    }
+    pipeline(opened.stream, inTap, decoder.input, (err) => (err ? reject(err) : resolve()));
   });
-  const tarDone = new Promise<void>((resolve, reject) => {
-    let finished = false;
-    outTap.on('data', (chunk: Buffer) => {
-      if (!extract.write(chunk)) outTap.pause();
+
+  // Decoded bytes are parsed (and files written) as each chunk arrives. While that runs, the
+  // decoder keeps filling the kernel buffer of its output (the xz child's stdout socket holds a
+  // few hundred KiB), which is also the only backpressure needed: nothing is queued here.
+  // Measured: queueing chunks and parsing them from setImmediate was slower and used more CPU.
+  const tarDone = new Promise<void>((resolve) => {
+    const out = decoder.output;
+    let ended = false;
+    stopTar = resolve;
+    out.on('data', (chunk: Buffer) => {
+      if (tornDown) return;
+      try {
+        tarBytes += chunk.byteLength;
+        if (tarBytes > limits.maxBytes) throw tooLarge(`${limits.maxBytes} uncompressed bytes`, 'maxBytes');
+        parser.push(chunk);
+      } catch (err) {
+        teardown(err);
+      }
     });
-    extract.on('drain', () => {
-      outTap.resume();
+    out.on('end', () => {
+      ended = true;
+      if (tornDown) return;
+      try {
+        parser.end();
+        resolve();
+      } catch (err) {
+        teardown(err);
+      }
     });
-    outTap.on('end', () => (extract as unknown as { end(): void }).end());
-    extract.on('finish', () => {
-      finished = true;
-      resolve();
-    });
-    extract.on('error', (err: Error) => reject(err));
-    extract.on('close', () => {
-      if (!finished) reject(new Error('tar parser closed early'));
+    out.on('error', teardown);
+    out.on('close', () => {
+      if (!ended) teardown(corruptArchive('decoding was stopped'));
     });
   });
 
@@ -250,22 +207,17 @@ export async function extractInto(source: ArchiveSource, dir: string, options: E
   );
   await Promise.all(parts);
   options.signal?.removeEventListener('abort', onAbort);
-  current?.close();
+  parser.destroy();
 
   if (errors.length > 0) {
     const sorted = [...errors].sort((a, b) => errorRank(a) - errorRank(b));
-    const best = sorted[0];
-    if (isBpfCompileError(best) || (best instanceof Error && best.name === 'AbortError')) throw best;
-    if (best instanceof Error && /tar|header|end of data|Invalid/i.test(best.message)) {
-      throw corrupt(`the archive is not a valid tar: ${best.message}`, best);
-    }
-    throw best;
+    throw sorted[0];
   }
 
   writer.verifySymlinks();
   const stats = writer.stats();
-  if (entries === 0) throw corrupt('the archive is empty (no tar entries)');
-  if (stats.files === 0) throw corrupt('the archive holds no regular files');
+  if (entries === 0) throw corruptArchive('the archive is empty (no tar entries)');
+  if (stats.files === 0) throw corruptArchive('the archive holds no regular files');
   return {
     sha256: hash.digest('hex'),
     compressedBytes: bytesRead,

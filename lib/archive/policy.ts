@@ -18,7 +18,7 @@ export type EntryAction =
   | { readonly kind: 'file'; readonly parts: readonly string[]; readonly size: number }
   | { readonly kind: 'symlink'; readonly parts: readonly string[]; readonly target: string };
 
-/** The fields of a tar header the policy reads (a subset of tar-stream's `Header`). */
+/** The fields of a tar header the policy reads (as `TarParser` reports them, see `tar-parser.ts`). */
 export interface EntryHeader {
   readonly name: string;
   readonly type: string | null;
@@ -34,9 +34,14 @@ export function unsafe(entry: string, why: string, hint?: string): never {
   });
 }
 
+/** Whether `text` is longer than `max` UTF-8 bytes (one UTF-16 unit is at most 3 bytes: short text skips the count). */
+function overBytes(text: string, max: number): boolean {
+  return text.length * 3 > max && Buffer.byteLength(text) > max;
+}
+
 function checkPathText(entry: string, text: string, what: string, limits: ExtractLimits): void {
   if (text.includes('\0')) unsafe(entry, `${what} contains a NUL byte`);
-  if (Buffer.byteLength(text) > limits.maxPathBytes) {
+  if (overBytes(text, limits.maxPathBytes)) {
     unsafe(entry, `${what} is longer than ${limits.maxPathBytes} bytes (limits.maxPathBytes)`);
   }
 }
@@ -52,7 +57,7 @@ export function normalizeEntryName(name: string, limits: ExtractLimits): string[
   for (const part of name.split('/')) {
     if (part === '' || part === '.') continue;
     if (part === '..') unsafe(name, "'..' path component");
-    if (Buffer.byteLength(part) > limits.maxComponentBytes) {
+    if (overBytes(part, limits.maxComponentBytes)) {
       unsafe(name, `path component longer than ${limits.maxComponentBytes} bytes (limits.maxComponentBytes)`);
     }
     parts.push(part);

@@ -24,6 +24,9 @@ import { unsafe } from './policy.js';
 
 type Node = { readonly kind: 'dir' } | { readonly kind: 'file' } | { readonly kind: 'symlink'; readonly target: string };
 
+const DIR_NODE: Node = Object.freeze({ kind: 'dir' });
+const FILE_NODE: Node = Object.freeze({ kind: 'file' });
+
 const FILE_FLAGS =
   fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_NOFOLLOW; // libuv adds O_CLOEXEC itself
 const FILE_MODE = 0o644;
@@ -33,7 +36,7 @@ const DIR_MODE = 0o755;
 export interface OpenFile {
   /** Append bytes. */
   write(chunk: Uint8Array): void;
-  /** Close it. */
+  /** Close it. Idempotent. */
   close(): void;
 }
 
@@ -46,15 +49,43 @@ export interface TreeStats {
   readonly bytes: number;
 }
 
+/** A file opened by {@link SafeTreeWriter.file}. */
+class TreeFile implements OpenFile {
+  private open = true;
+  constructor(
+    private readonly fd: number,
+    private readonly counts: { bytes: number },
+  ) {}
+
+  write(chunk: Uint8Array): void {
+    let off = 0;
+    while (off < chunk.byteLength) off += fs.writeSync(this.fd, chunk, off);
+    this.counts.bytes += chunk.byteLength;
+  }
+
+  close(): void {
+    if (this.open) {
+      this.open = false;
+      fs.closeSync(this.fd);
+    }
+  }
+}
+
 /** See the module comment. */
 export class SafeTreeWriter {
-  private readonly nodes = new Map<string, Node>([['', { kind: 'dir' }]]);
+  private readonly nodes = new Map<string, Node>([['', DIR_NODE]]);
+  /** `root` and a slash: an entry's path is this plus its key (normalised components, never `.`/`..`). */
+  private readonly prefix: string;
   private fileModeFixup: boolean | undefined;
   private dirModeFixup: boolean | undefined;
-  private files = 0;
-  private dirs = 0;
-  private symlinks = 0;
-  private bytes = 0;
+  private readonly counts = { files: 0, dirs: 0, symlinks: 0, bytes: 0 };
+  /**
+   * Components and key of the last parent checked to be a directory of ours. Nodes are never
+   * replaced or removed, so it stays one: entries of the same directory (the archive is sorted)
+   * skip the walk.
+   */
+  private lastParent: readonly string[] = [];
+  private lastParentKey = '';
 
   /**
    * @param root - An existing, empty, private directory (the caller created it).
@@ -63,41 +94,50 @@ export class SafeTreeWriter {
   constructor(
     readonly root: string,
     private readonly limits: ExtractLimits,
-  ) {}
+  ) {
+    this.prefix = path.join(root, '/');
+  }
 
   /** What has been written so far. */
   stats(): TreeStats {
-    return { files: this.files, dirs: this.dirs, symlinks: this.symlinks, bytes: this.bytes };
-  }
-
-  private abs(key: string): string {
-    return key === '' ? this.root : path.join(this.root, key);
+    return { ...this.counts };
   }
 
   private makeDir(key: string): void {
-    const p = this.abs(key);
+    const p = this.prefix + key;
     fs.mkdirSync(p, DIR_MODE);
     if (this.dirModeFixup === undefined) this.dirModeFixup = (fs.lstatSync(p).mode & 0o7777) !== DIR_MODE;
     if (this.dirModeFixup) fs.chmodSync(p, DIR_MODE);
-    this.nodes.set(key, { kind: 'dir' });
-    this.dirs++;
+    this.nodes.set(key, DIR_NODE);
+    this.counts.dirs++;
   }
 
-  /** Create missing parents of `parts`; refuse when a parent is a symlink or a file. */
-  private parentsOf(entry: string, parts: readonly string[]): void {
+  /** Create missing parents of `parts`; refuse when a parent is a symlink or a file. Returns the parent's key. */
+  private parentsOf(entry: string, parts: readonly string[]): string {
+    const n = parts.length - 1;
+    const last = this.lastParent;
+    if (last.length === n) {
+      let i = 0;
+      while (i < n && last[i] === parts[i]) i++;
+      if (i === n) return this.lastParentKey;
+    }
     let key = '';
-    for (let i = 0; i < parts.length - 1; i++) {
+    for (let i = 0; i < n; i++) {
       key = key === '' ? (parts[i] as string) : `${key}/${parts[i] as string}`;
       const node = this.nodes.get(key);
       if (node === undefined) this.makeDir(key);
       else if (node.kind === 'symlink') unsafe(entry, `it would be written through the symlink ${JSON.stringify(key)}`);
       else if (node.kind === 'file') unsafe(entry, `its parent ${JSON.stringify(key)} is a file`);
     }
+    this.lastParent = parts.slice(0, n);
+    this.lastParentKey = key;
+    return key;
   }
 
   private claim(entry: string, parts: readonly string[], allowDir: boolean): string | undefined {
-    this.parentsOf(entry, parts);
-    const key = parts.join('/');
+    const parent = this.parentsOf(entry, parts);
+    const name = parts[parts.length - 1] as string;
+    const key = parent === '' ? name : `${parent}/${name}`;
     const existing = this.nodes.get(key);
     if (existing === undefined) return key;
     if (allowDir && existing.kind === 'dir') return undefined;
@@ -113,33 +153,26 @@ export class SafeTreeWriter {
   /** A regular file entry: returns the open file to stream its content into. */
   file(entry: string, parts: readonly string[]): OpenFile {
     const key = this.claim(entry, parts, false) as string;
-    const fd = fs.openSync(this.abs(key), FILE_FLAGS, FILE_MODE);
-    this.nodes.set(key, { kind: 'file' });
-    this.files++;
-    if (this.fileModeFixup === undefined) this.fileModeFixup = (fs.fstatSync(fd).mode & 0o7777) !== FILE_MODE;
-    if (this.fileModeFixup) fs.fchmodSync(fd, FILE_MODE);
-    let open = true;
-    return {
-      write: (chunk: Uint8Array): void => {
-        let off = 0;
-        while (off < chunk.byteLength) off += fs.writeSync(fd, chunk, off);
-        this.bytes += chunk.byteLength;
-      },
-      close: (): void => {
-        if (open) {
-          open = false;
-          fs.closeSync(fd);
-        }
-      },
-    };
+    const fd = fs.openSync(this.prefix + key, FILE_FLAGS, FILE_MODE);
+    this.nodes.set(key, FILE_NODE);
+    this.counts.files++;
+    const file = new TreeFile(fd, this.counts);
+    try {
+      if (this.fileModeFixup === undefined) this.fileModeFixup = (fs.fstatSync(fd).mode & 0o7777) !== FILE_MODE;
+      if (this.fileModeFixup) fs.fchmodSync(fd, FILE_MODE);
+    } catch (err) {
+      file.close();
+      throw err;
+    }
+    return file;
   }
 
   /** A symlink entry (target already checked lexically by the policy). */
   symlink(entry: string, parts: readonly string[], target: string): void {
     const key = this.claim(entry, parts, false) as string;
-    fs.symlinkSync(target, this.abs(key));
+    fs.symlinkSync(target, this.prefix + key);
     this.nodes.set(key, { kind: 'symlink', target });
-    this.symlinks++;
+    this.counts.symlinks++;
   }
 
   /**
