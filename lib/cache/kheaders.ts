@@ -46,6 +46,13 @@ export interface ExtractToCacheOptions {
   /** Lock timing. */
   readonly lock?: LockOptions;
   readonly signal?: AbortSignal;
+  /**
+   * The sha256 (hex) a stream source is known to have (a download's trusted checksum). The stream is then extracted as
+   * it arrives, without spooling it to a file first; the tree is published only if the bytes read hash to this value
+   * (else `ARCHIVE_CORRUPT`, nothing cached). When the entry already exists the stream is not read but destroyed.
+   * Ignored for paths and buffers (their digest is computed).
+   */
+  readonly sha256?: string;
 }
 
 /** Result of {@link extractArchiveToCache}. */
@@ -101,7 +108,7 @@ async function spool(root: string, stream: Readable, maxBytes: number): Promise<
  */
 export async function extractArchiveToCache(archive: ArchiveSource, options: ExtractToCacheOptions = {}): Promise<ExtractToCacheResult> {
   const cache = toCache(options.cache);
-  let input: string | Uint8Array;
+  let input: ArchiveSource;
   let sha256: string;
   let spooled: string | undefined;
   let label: string;
@@ -118,6 +125,10 @@ export async function extractArchiveToCache(archive: ArchiveSource, options: Ext
     input = archive;
     label = options.source ?? '<buffer>';
     sha256 = createHash('sha256').update(archive).digest('hex');
+  } else if (options.sha256 !== undefined) {
+    input = archive;
+    sha256 = options.sha256.toLowerCase();
+    label = options.source ?? '<stream>';
   } else {
     const maxBytes = options.limits?.maxCompressedBytes ?? DEFAULT_LIMITS.maxCompressedBytes;
     const s = await spool(cache.root, archive, maxBytes);
@@ -143,10 +154,15 @@ export async function extractArchiveToCache(archive: ArchiveSource, options: Ext
           ...(options.decoder === undefined ? {} : { decoder: options.decoder }),
         });
         if (r.sha256 !== sha256) {
-          throw new BpfCompileError(ErrorCode.ARCHIVE_CORRUPT, `the archive ${label} changed while it was being read`, {
-            hint: 'Retry once the file is no longer being written.',
-            details: { expected: sha256, actual: r.sha256 },
-          });
+          const trusted = typeof input !== 'string' && !(input instanceof Uint8Array);
+          throw new BpfCompileError(
+            ErrorCode.ARCHIVE_CORRUPT,
+            trusted ? `the archive stream ${label} does not have the expected sha256 ${sha256} (got ${r.sha256})` : `the archive ${label} changed while it was being read`,
+            {
+              hint: trusted ? 'The bytes were corrupted or replaced on the way; nothing was cached. Retry, or check the source.' : 'Retry once the file is no longer being written.',
+              details: { expected: sha256, actual: r.sha256 },
+            },
+          );
         }
         return {
           source: label,
@@ -176,5 +192,7 @@ export async function extractArchiveToCache(archive: ArchiveSource, options: Ext
     };
   } finally {
     if (spooled !== undefined) fs.rmSync(spooled, { force: true });
+    // a stream the build never read (entry found, or the build failed early) must not be left waiting
+    if (typeof input !== 'string' && !(input instanceof Uint8Array) && !input.destroyed) input.destroy();
   }
 }

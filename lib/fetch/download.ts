@@ -26,7 +26,7 @@
  */
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
-import { Readable, Transform, type TransformCallback } from 'node:stream';
+import { Readable, Transform, type TransformCallback, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as NodeReadableStream } from 'node:stream/web';
 import { BpfCompileError, errnoCode } from '../errors.js';
@@ -65,7 +65,17 @@ export interface DownloadOptions {
   readonly allowInsecureHttp: boolean;
   /** Environment: the proxy variables (see the module comment). Default `process.env`. */
   readonly env?: Readonly<Record<string, string | undefined>>;
+  /**
+   * Also write the body of the first attempt here as it arrives (for a consumer that works on the bytes while they
+   * download), and end it once that attempt has succeeded and its checksum verified. It is destroyed with the error
+   * when the first attempt fails (retries then write only `dest`), and when more than {@link TEE_MAX_BUFFERED} bytes
+   * wait in it unread: the tee never slows the download down or holds it up.
+   */
+  readonly tee?: Writable;
 }
+
+/** Most bytes a {@link DownloadOptions.tee} may hold unread before it is given up. */
+export const TEE_MAX_BUFFERED = 64 * 1024 * 1024;
 
 /** Result of {@link download}. */
 export interface DownloadResult {
@@ -141,6 +151,10 @@ interface AttemptAbort {
 
 function attemptAbort(user: AbortSignal | undefined, start: URL): AttemptAbort {
   const controller = new AbortController();
+  // Bumped by every arm/disarm. A timer that fires checks again from setImmediate, i.e. after the event loop's poll
+  // phase: when the loop was blocked (a long synchronous extraction fed by the same body), the bytes that arrived
+  // meanwhile are delivered — and re-arm — first, so a stalled loop is not mistaken for a stalled server.
+  let generation = 0;
   const state: AttemptAbort = {
     controller,
     hop: start,
@@ -148,12 +162,17 @@ function attemptAbort(user: AbortSignal | undefined, start: URL): AttemptAbort {
     timer: undefined,
     arm(kind, ms) {
       state.disarm();
+      const armed = generation;
       state.timer = setTimeout(() => {
-        state.timedOut = kind;
-        controller.abort(new Error(`${kind} timeout`));
+        setImmediate(() => {
+          if (generation !== armed) return;
+          state.timedOut = kind;
+          controller.abort(new Error(`${kind} timeout`));
+        });
       }, ms);
     },
     disarm() {
+      generation++;
       if (state.timer !== undefined) clearTimeout(state.timer);
       state.timer = undefined;
     },
@@ -307,7 +326,7 @@ async function request(start: URL, opts: DownloadOptions, ab: AttemptAbort, rout
   }
 }
 
-async function attempt(start: URL, opts: DownloadOptions, route: Route): Promise<DownloadResult> {
+async function attempt(start: URL, opts: DownloadOptions, route: Route, tee: Writable | undefined): Promise<DownloadResult> {
   const ab = attemptAbort(opts.signal, start);
   const progress: { done: number; total: number | undefined } = { done: 0, total: undefined };
   let where = start.href;
@@ -338,6 +357,10 @@ async function attempt(start: URL, opts: DownloadOptions, route: Route): Promise
           return;
         }
         hash.update(chunk);
+        if (tee !== undefined && !tee.destroyed) {
+          tee.write(chunk);
+          if (tee.writableLength > TEE_MAX_BUFFERED) tee.destroy(new Error(`the consumer of ${where} fell more than ${TEE_MAX_BUFFERED} bytes behind`));
+        }
         opts.onProgress?.({ done: progress.done, total });
         cb(null, chunk);
       },
@@ -351,6 +374,7 @@ async function attempt(start: URL, opts: DownloadOptions, route: Route): Promise
     if (opts.expectedSha256 !== undefined && sha256 !== opts.expectedSha256.toLowerCase()) {
       throw fetchError('checksum', `sha256 mismatch for ${where}: expected ${opts.expectedSha256}, got ${sha256}`, { url: where, details: { expected: opts.expectedSha256, actual: sha256 } });
     }
+    if (tee !== undefined && !tee.destroyed) tee.end();
     return { url: where, sha256, bytes: progress.done };
   } catch (err) {
     throw classify(err, ab, where, opts.signal, route, progress);
@@ -366,14 +390,28 @@ async function attempt(start: URL, opts: DownloadOptions, route: Route): Promise
  *   `redirect`, `insecure`, `truncated`, `network`, `tls`), `details.url`, `details.status`; or the abort reason of `signal`.
  */
 export async function download(url: string, opts: DownloadOptions): Promise<DownloadResult> {
+  // the tee's consumer reports its own errors; this listener only keeps a destroyed tee from being an uncaught error
+  opts.tee?.on('error', () => {});
+  try {
+    return await attempts(url, opts);
+  } catch (err) {
+    opts.tee?.destroy(err instanceof Error ? err : new Error(String(err)));
+    throw err;
+  }
+}
+
+/** The retry loop of {@link download}. */
+async function attempts(url: string, opts: DownloadOptions): Promise<DownloadResult> {
   const start = checkUrl(url, opts.allowInsecureHttp);
   const route = await routeFor(opts.env);
   const retries = opts.retries ?? DOWNLOAD_DEFAULTS.retries;
   const base = opts.retryBaseMs ?? DOWNLOAD_DEFAULTS.retryBaseMs;
   for (let n = 0; ; n++) {
     try {
-      return await attempt(start, opts, route);
+      return await attempt(start, opts, route, n === 0 ? opts.tee : undefined);
     } catch (err) {
+      // the tee carried only the first attempt: stop its consumer now rather than after the retries
+      if (n === 0) opts.tee?.destroy(err instanceof Error ? err : new Error(String(err)));
       fs.rmSync(opts.dest, { force: true });
       if (!isRetryable(err) || n >= retries || opts.signal?.aborted === true) {
         throw err instanceof BpfCompileError && n > 0 ? withAttempts(err, n + 1) : err;

@@ -5,12 +5,18 @@
  * atomic cache entry `downloads/d1-<sha256>` (so N processes asking for one cold key download once), then a kheaders
  * archive is extracted with `extractArchiveToCache` (one extraction per content). A warm run (memo + complete
  * `downloads` entry) makes no network call; offline never does.
+ *
+ * Cold, a kheaders archive is extracted while it downloads (as `curl | tar -x` would): the body of the first attempt
+ * is also fed to the extraction, keyed by the trusted sha256, which publishes the tree only if the bytes it read hash
+ * to it. Should that streamed extraction fail for any reason (a retried download, a lagging consumer, a hostile
+ * archive), the verified file is extracted the ordinary way, so the outcome — tree or typed error — is the same.
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import { PassThrough } from 'node:stream';
 import { DEFAULT_LIMITS } from '../archive/limits.js';
 import { ensureEntry, toCache } from '../cache/entry.js';
-import { extractArchiveToCache } from '../cache/kheaders.js';
+import { extractArchiveToCache, KHEADERS_NAMESPACE, kheadersKey, type ExtractToCacheOptions, type ExtractToCacheResult } from '../cache/kheaders.js';
 import { MANIFEST_FILE } from '../cache/manifest.js';
 import { BpfCompileError, ErrorCode } from '../errors.js';
 import type { Target } from '../target.js';
@@ -115,7 +121,8 @@ export async function fetchHeaders(options: FetchHeadersOptions): Promise<FetchH
   const pinned = options.sha256?.toLowerCase();
   const reasons: string[] = [];
   const errors: BpfCompileError[] = [];
-  const downloadsComplete = (sha256: string): boolean => fs.existsSync(path.join(cache.root, DOWNLOADS_NAMESPACE, downloadKey(sha256), MANIFEST_FILE));
+  const complete = (namespace: string, key: string): boolean => fs.existsSync(path.join(cache.root, namespace, key, MANIFEST_FILE));
+  const downloadsComplete = (sha256: string): boolean => complete(DOWNLOADS_NAMESPACE, downloadKey(sha256));
 
   for (const mirror of mirrors) {
     try {
@@ -127,6 +134,22 @@ export async function fetchHeaders(options: FetchHeadersOptions): Promise<FetchH
         reasons.push(art.skip);
         continue;
       }
+      // extract progress is reported once the download is done (a streamed extraction starts before)
+      let downloaded: number | undefined;
+      const extractOptions: ExtractToCacheOptions = {
+        cache,
+        source: redactCredentials(art.url),
+        ...(options.signal === undefined ? {} : { signal: options.signal }),
+        ...(options.onProgress === undefined
+          ? {}
+          : {
+              onProgress: (p) => {
+                if (downloaded !== undefined) options.onProgress?.({ phase: 'extract', url: art.url, done: p.bytesRead, total: p.totalBytes ?? downloaded });
+              },
+            }),
+      };
+      /** The extraction fed while downloading: its result, or undefined when it failed (then the file is extracted). */
+      let streamed: Promise<ExtractToCacheResult | undefined> | undefined;
       let entry;
       try {
         entry = await ensureEntry(cache, {
@@ -135,7 +158,13 @@ export async function fetchHeaders(options: FetchHeadersOptions): Promise<FetchH
           ...(options.signal === undefined ? {} : { signal: options.signal }),
           build: async (dataDir, signal) => {
             if (offline) throw new OfflineMiss();
+            let tee: PassThrough | undefined;
+            if (kind === 'kheaders' && !complete(KHEADERS_NAMESPACE, kheadersKey(art.sha256))) {
+              tee = new PassThrough();
+              streamed = extractArchiveToCache(tee, { ...extractOptions, sha256: art.sha256 }).catch(() => undefined);
+            }
             const r = await download(art.url, {
+              ...(tee === undefined ? {} : { tee }),
               ...options.download,
               maxBytes: options.download?.maxBytes ?? DEFAULT_LIMITS.maxCompressedBytes,
               dest: path.join(dataDir, DOWNLOAD_FILE),
@@ -145,10 +174,12 @@ export async function fetchHeaders(options: FetchHeadersOptions): Promise<FetchH
               signal,
               ...(options.onProgress === undefined ? {} : { onProgress: (p) => options.onProgress?.({ phase: 'download', url: art.url, ...p }) }),
             });
+            downloaded = r.bytes;
             return { source: redactCredentials(r.url), sha256: r.sha256, files: 1, bytes: r.bytes, extra: { kind, mirror: redactCredentials(mirror) } };
           },
         });
       } catch (err) {
+        await streamed; // its tee was destroyed: let it wind down (no xz child left behind) before going on
         if (err instanceof OfflineMiss) {
           reasons.push(`offline and ${art.url} (sha256 ${art.sha256.slice(0, 12)}…) is not in the cache`);
           continue;
@@ -161,12 +192,8 @@ export async function fetchHeaders(options: FetchHeadersOptions): Promise<FetchH
       const file = path.join(entry.dir, DOWNLOAD_FILE);
       const base = { found: true as const, mirror, url: art.url, sha256: art.sha256, downloaded: !entry.fromCache, file };
       if (kind === 'btf') return { ...base, kind: 'btf' };
-      const x = await extractArchiveToCache(file, {
-        cache,
-        source: redactCredentials(art.url),
-        ...(options.signal === undefined ? {} : { signal: options.signal }),
-        ...(options.onProgress === undefined ? {} : { onProgress: (p) => options.onProgress?.({ phase: 'extract', url: art.url, done: p.bytesRead, total: p.totalBytes }) }),
-      });
+      downloaded ??= entry.manifest.bytes;
+      const x = (await streamed) ?? (await extractArchiveToCache(file, extractOptions));
       return { ...base, kind: 'kheaders', dir: x.dir, release: x.release, extracted: !x.fromCache };
     } catch (err) {
       if (isFatalFetchError(err)) throw err;

@@ -12,8 +12,10 @@ import path from 'node:path';
 export type Fault =
   /** Answer this status (`times` times, then serve normally; default: always). */
   | { readonly kind: 'status'; readonly status: number; readonly times?: number }
-  /** Announce the full Content-Length, send only `sendBytes`, then destroy the socket. */
-  | { readonly kind: 'truncate'; readonly sendBytes: number }
+  /** Announce the full Content-Length, send only `sendBytes`, then destroy the socket (`times` times; default: always). */
+  | { readonly kind: 'truncate'; readonly sendBytes: number; readonly times?: number }
+  /** Send `afterBytes`, then the rest once `resume` settles. */
+  | { readonly kind: 'pause'; readonly afterBytes: number; readonly resume: Promise<void> }
   /** Send `afterBytes`, then stall (never finish) — the client's idle timeout must fire. */
   | { readonly kind: 'stall'; readonly afterBytes: number }
   /** Redirect (302) to this location (relative or absolute). */
@@ -95,9 +97,18 @@ export async function startMirrorServer(dir: string, options: MirrorServerOption
           return;
         }
         case 'truncate': {
+          if (fault.times !== undefined && f.used >= fault.times) break;
+          f.used++;
           const data = readFile() ?? Buffer.alloc(0);
           res.writeHead(200, { 'content-length': data.byteLength });
           res.write(data.subarray(0, fault.sendBytes), () => setTimeout(() => res.destroy(), 20));
+          return;
+        }
+        case 'pause': {
+          const data = readFile() ?? Buffer.alloc(0);
+          res.writeHead(200, { 'content-length': data.byteLength });
+          res.write(data.subarray(0, fault.afterBytes));
+          void fault.resume.then(() => res.end(data.subarray(fault.afterBytes)));
           return;
         }
         case 'stall': {

@@ -1,11 +1,13 @@
 /** extractArchiveToCache: cold, warm (no re-extraction), changed archive, sources, leases, prune. */
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import { archiveDigest, cachePath, clear, ensureEntry, extractArchiveToCache, listEntries, openCache, prune } from '../../lib/cache/index.js';
+import { BpfCompileError } from '../../lib/errors.js';
 import { buildSyntheticArchive, kheadersFixtureSkipReason } from '../helpers/kheaders-fixture.js';
 
 const skip = kheadersFixtureSkipReason();
@@ -46,6 +48,35 @@ describe('extractArchiveToCache', { skip }, () => {
     assert.notEqual(rebuilt.sha256, cold.sha256);
     assert.match(fs.readFileSync(path.join(rebuilt.dir, 'include/linux/kconfig.h'), 'utf8'), /REBUILT/);
     assert.equal(listEntries({ cacheDir }).length, 2);
+  });
+
+  it('a stream with a trusted sha256 is extracted as it arrives: published only when the bytes match', async () => {
+    const cacheDir = path.join(tmp, 'c-trusted');
+    const archive = buildSyntheticArchive(path.join(tmp, 'kh-trusted.tar.xz'), { release: '6.6.0-trusted' });
+    const bytes = fs.readFileSync(archive);
+    const sha = createHash('sha256').update(bytes).digest('hex');
+    // wrong content for the sha256 given: ARCHIVE_CORRUPT, nothing cached, no temp dir, no spool file
+    const other = fs.readFileSync(buildSyntheticArchive(path.join(tmp, 'kh-other.tar.xz'), { release: '6.6.0-other' }));
+    await assert.rejects(extractArchiveToCache(Readable.from([other]), { cache: { cacheDir }, sha256: sha }), (e: unknown) => {
+      assert.ok(e instanceof BpfCompileError && e.code === 'ARCHIVE_CORRUPT' && /expected sha256/.test(e.message), String(e));
+      return true;
+    });
+    assert.deepEqual(listEntries({ cacheDir }), []);
+    assert.deepEqual(fs.readdirSync(path.join(cacheDir, 'kheaders')).filter((x) => !x.startsWith('.lease')), []);
+    assert.deepEqual(fs.readdirSync(cacheDir).filter((x) => x.startsWith('.spool')), []);
+    // the right bytes (upper-case hex accepted): extracted, keyed by that sha256
+    const ok = await extractArchiveToCache(Readable.from([bytes.subarray(0, 1000), bytes.subarray(1000)]), { cache: { cacheDir }, sha256: sha.toUpperCase() });
+    assert.equal(ok.fromCache, false);
+    assert.equal(ok.sha256, sha);
+    assert.equal(ok.release, '6.6.0-trusted');
+    // the entry exists: the stream is not read, only destroyed
+    let read = false;
+    const unread = new Readable({ read(): void { read = true; this.push(null); } });
+    const warm = await extractArchiveToCache(unread, { cache: { cacheDir }, sha256: sha });
+    assert.equal(warm.fromCache, true);
+    assert.equal(warm.dir, ok.dir);
+    assert.equal(read, false);
+    assert.equal(unread.destroyed, true);
   });
 
   it('accepts a buffer and a stream (spooled privately, removed after)', async () => {

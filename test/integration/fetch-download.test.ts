@@ -4,9 +4,10 @@ import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { PassThrough } from 'node:stream';
 import { after, before, beforeEach, describe, test } from 'node:test';
 import { BpfCompileError } from '../../lib/errors.js';
-import { download, type DownloadOptions } from '../../lib/fetch/download.js';
+import { download, TEE_MAX_BUFFERED, type DownloadOptions } from '../../lib/fetch/download.js';
 import { fetchFailureReason } from '../../lib/fetch/errors.js';
 import { startMirrorServer, type MirrorServer } from '../helpers/mirror-server.js';
 
@@ -92,6 +93,26 @@ describe('download', () => {
     const e = await failure(download(`${srv.url}/blob`, opts({ retries: 1 })));
     assert.equal(fetchFailureReason(e), 'truncated');
     assert.equal(srv.hits('/blob'), 2);
+  });
+  test('an event loop blocked longer than the idle timeout (a synchronous consumer) is not taken for a stalled server', async () => {
+    // The server sends 64 KiB, then the rest 10 ms after the client has all of them; the client blocks its loop for
+    // 400 ms right there. When the loop runs again, both the server's send and the client's idle timer are due.
+    let resume = (): void => {};
+    srv.fault('/blob', { kind: 'pause', afterBytes: 64 * 1024, resume: new Promise<void>((r) => (resume = r)) });
+    let blocked = false;
+    const onProgress = (p: { done: number }): void => {
+      if (blocked || p.done < 64 * 1024) return;
+      blocked = true;
+      setTimeout(resume, 10);
+      const until = Date.now() + 400; // 4× the idle timeout, without yielding
+      while (Date.now() < until) {
+        // busy: what a long synchronous write burst on a slow disk does to the loop
+      }
+    };
+    const r = await download(`${srv.url}/blob`, opts({ expectedSha256: sha, retries: 0, idleTimeoutMs: 100, onProgress }));
+    assert.equal(r.sha256, sha);
+    assert.equal(srv.hits('/blob'), 1);
+    fs.rmSync(dest());
   });
   test('stall past the idle timeout → timeout', async () => {
     srv.fault('/blob', { kind: 'stall', afterBytes: 100 });
@@ -194,5 +215,64 @@ describe('download', () => {
     setTimeout(() => ac.abort(new Error('stop')), 100);
     await assert.rejects(download(`${srv.url}/blob`, opts({ signal: ac.signal, idleTimeoutMs: 10_000 })));
     assert.equal(fs.existsSync(dest()), false);
+  });
+});
+
+/** Everything a tee received, and how it ended: `end` (finished) or the error it was destroyed with. */
+function collect(tee: PassThrough): Promise<{ bytes: Buffer; end: 'end' | Error }> {
+  const chunks: Buffer[] = [];
+  tee.on('data', (c: Buffer) => chunks.push(c));
+  return new Promise((resolve) => {
+    tee.on('end', () => resolve({ bytes: Buffer.concat(chunks), end: 'end' }));
+    tee.on('error', (err) => resolve({ bytes: Buffer.concat(chunks), end: err }));
+  });
+}
+
+describe('download tee (the body fed to a consumer while it downloads)', () => {
+  test('receives exactly the verified body and is ended after the checksum matched', async () => {
+    const tee = new PassThrough();
+    const got = collect(tee);
+    await download(`${srv.url}/blob`, opts({ expectedSha256: sha, tee }));
+    const r = await got;
+    assert.equal(r.end, 'end');
+    assert.deepEqual(r.bytes, body);
+    fs.rmSync(dest());
+  });
+  test('a checksum mismatch destroys it with the typed error instead of ending it', async () => {
+    const tee = new PassThrough();
+    const got = collect(tee);
+    await failure(download(`${srv.url}/blob`, opts({ expectedSha256: 'f'.repeat(64), tee })));
+    const r = await got;
+    assert.ok(r.end instanceof BpfCompileError);
+    assert.equal(fetchFailureReason(r.end), 'checksum');
+  });
+  test('carries only the first attempt: truncated once, retried, the tee is destroyed and the file is whole', async () => {
+    srv.fault('/blob', { kind: 'truncate', sendBytes: 1000, times: 1 });
+    const tee = new PassThrough();
+    const got = collect(tee);
+    const d = await download(`${srv.url}/blob`, opts({ expectedSha256: sha, tee }));
+    assert.equal(d.sha256, sha);
+    assert.equal(srv.hits('/blob'), 2, 'retried once');
+    const r = await got;
+    assert.ok(r.end instanceof Error, 'destroyed, not ended');
+    assert.ok(r.bytes.byteLength <= 1000, `at most the first attempt's bytes (${r.bytes.byteLength})`);
+    assert.deepEqual(fs.readFileSync(dest()), body);
+    fs.rmSync(dest());
+  });
+  test('a consumer that never reads does not hold the download up', async () => {
+    const tee = new PassThrough({ highWaterMark: 1024 });
+    const d = await download(`${srv.url}/blob`, opts({ expectedSha256: sha, tee, idleTimeoutMs: 300 }));
+    assert.equal(d.bytes, body.byteLength);
+    assert.ok(body.byteLength < TEE_MAX_BUFFERED);
+    assert.equal(tee.destroyed, false, 'kept: within the buffer cap');
+    tee.destroy();
+    fs.rmSync(dest());
+  });
+  test('a tee given up on (destroyed by its consumer) is no longer written; the download goes on', async () => {
+    const tee = new PassThrough();
+    tee.destroy(new Error('consumer gave up'));
+    const d = await download(`${srv.url}/blob`, opts({ expectedSha256: sha, tee }));
+    assert.equal(d.sha256, sha);
+    fs.rmSync(dest());
   });
 });

@@ -45,6 +45,14 @@ function published(cacheDir: string): string[] {
     .map((e) => `${e.namespace}/${e.key}`);
 }
 
+/** Anything but leases left in the namespaces the fetch source writes (temp dirs of a failed build, stray locks). */
+function leftovers(cacheDir: string, namespaces: readonly string[] = ['downloads', 'kheaders']): string[] {
+  return namespaces.flatMap((ns) => {
+    const dir = path.join(cacheDir, ns);
+    return fs.existsSync(dir) ? fs.readdirSync(dir).filter((x) => !x.startsWith('.lease')).map((x) => `${ns}/${x}`) : [];
+  });
+}
+
 const base = (cacheDir: string, extra: Partial<FetchHeadersOptions> = {}): FetchHeadersOptions => ({
   target,
   mirrors: [`${srv.url}/idx`],
@@ -183,6 +191,43 @@ describe('fetchHeaders from a local mirror', { skip }, () => {
     assert.equal(srv.hits(`/idx/${archiveName}`), 3);
   });
 
+  test('the archive is extracted while it downloads: files appear before the body is complete', async () => {
+    const cacheDir = freshCache();
+    let resume = (): void => {};
+    srv.fault(`/idx/${archiveName}`, { kind: 'pause', afterBytes: 3 * 1024 * 1024, resume: new Promise<void>((r) => (resume = r)) });
+    const pending = fetchHeaders(base(cacheDir, { download: { retries: 0, idleTimeoutMs: 20_000 } }));
+    // while the server holds back the last ~1 MB, the extraction's private temp dir already holds headers
+    const kheaders = path.join(cacheDir, 'kheaders');
+    let partial: string[] = [];
+    for (let i = 0; i < 400 && partial.length === 0; i++) {
+      await new Promise((r) => setTimeout(r, 25));
+      const tmpDir = fs.existsSync(kheaders) ? fs.readdirSync(kheaders).find((x) => x.startsWith('.tmp-')) : undefined;
+      const inc = tmpDir === undefined ? undefined : path.join(kheaders, tmpDir, 'data/include');
+      partial = inc !== undefined && fs.existsSync(inc) ? fs.readdirSync(inc) : [];
+    }
+    assert.ok(partial.length > 0, 'headers were being written before the download finished');
+    assert.deepEqual(published(cacheDir), [], 'nothing published before the download is verified');
+    resume();
+    const r = found(await pending);
+    assert.equal(r.extracted, true);
+    assert.equal(r.release, fx?.release);
+    assert.ok(fs.existsSync(path.join(r.dir, 'include/linux/kconfig.h')));
+    assert.deepEqual(published(cacheDir).sort(), [`downloads/d1-${sha}`, `kheaders/x1-${sha}`]);
+    assert.deepEqual(leftovers(cacheDir).filter((x) => !/\/(d1|x1)-[0-9a-f]{64}$/.test(x)), []);
+  });
+
+  test('truncated once then retried: the streamed extraction is dropped, the verified file is extracted, once', async () => {
+    const cacheDir = freshCache();
+    srv.fault(`/idx/${archiveName}`, { kind: 'truncate', sendBytes: 1024 * 1024, times: 1 });
+    const r = found(await fetchHeaders(base(cacheDir, { download: { retries: 2, retryBaseMs: 10 } })));
+    assert.equal(srv.hits(`/idx/${archiveName}`), 2);
+    assert.equal(r.extracted, true);
+    assert.equal(r.release, fx?.release);
+    assert.ok(fs.existsSync(path.join(r.dir, 'include/generated/utsrelease.h')));
+    assert.deepEqual(published(cacheDir).sort(), [`downloads/d1-${sha}`, `kheaders/x1-${sha}`]);
+    assert.deepEqual(leftovers(cacheDir).filter((x) => !/\/(d1|x1)-[0-9a-f]{64}$/.test(x)), [], 'no temp dir of the dropped extraction');
+  });
+
   const faults: {
     name: string;
     setup: () => void;
@@ -235,8 +280,7 @@ describe('fetchHeaders from a local mirror', { skip }, () => {
       assert.ok((err.hint ?? '') !== '');
       if (f.message !== undefined) assert.match(err.message, f.message);
       assert.deepEqual(published(cacheDir), []);
-      const downloads = path.join(cacheDir, 'downloads');
-      if (fs.existsSync(downloads)) assert.deepEqual(fs.readdirSync(downloads).filter((x) => !x.startsWith('.lease')), []);
+      assert.deepEqual(leftovers(cacheDir), []);
     });
   }
 
