@@ -2,7 +2,8 @@
  * Extraction benchmarks (medians), run with `node --import tsx bench/extract.ts`:
  *
  * - cold extraction of the gen_kheaders-style archive of the Debian headers into a fresh dir,
- *   ours vs GNU `tar -xJf` (goal ≤ 0.9×), on the temp dir's filesystem and on /dev/shm (tmpfs);
+ *   ours vs GNU `tar -xJf` (goal ≤ 0.9×), on the temp dir's filesystem and on /dev/shm (tmpfs), and of the same
+ *   headers as `pack` writes them (several xz blocks);
  *   runs are interleaved and nothing is deleted until the end (a big `rm -rf` right before a
  *   run slows file creation on this VM's ext4 by >10×);
  * - 16 concurrent cold resolvers (child processes, same cache) vs one (goal ≤ 1.3×, exactly one
@@ -17,7 +18,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { extractArchive } from '../lib/archive/index.js';
 import { extractArchiveToCache, hashFile } from '../lib/cache/index.js';
-import { buildKheadersFixture, kheadersFixtureSkipReason } from '../test/helpers/kheaders-fixture.js';
+import { packKheaders } from '../lib/pack/kheaders.js';
+import { buildKheadersFixture, findDebianHeaderTrees, kheadersFixtureSkipReason } from '../test/helpers/kheaders-fixture.js';
 import { median, type BenchResult } from './util.js';
 
 export type { BenchResult } from './util.js';
@@ -100,6 +102,12 @@ export async function runExtractBench(): Promise<BenchResult[]> {
     if (shm !== undefined) {
       out.push(await coldExtraction(fixture.archive, path.join(shm, 'a'), 5, 'auto', 'tmpfs'));
       out.push(await coldExtraction(fixture.archive, path.join(shm, 'b'), 3, 'lzma-native', 'tmpfs'));
+    }
+    // the same headers as `pack` publishes them: blocks that xz decodes on several cores
+    const trees = findDebianHeaderTrees();
+    if (trees !== undefined) {
+      const packed = await packKheaders({ sourceDir: trees.source, buildDir: trees.build, srcarch: trees.srcArch, outFile: path.join(work, 'packed.tar.xz') });
+      out.push(await coldExtraction(packed.file, path.join(shm ?? work, 'p'), 5, 'auto', `pack archive, ${shm === undefined ? os.tmpdir() : 'tmpfs'}`));
     }
 
     const script = writeChild(work);

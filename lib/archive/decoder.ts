@@ -12,6 +12,11 @@
  * it is a long-lived streaming pipe created synchronously on the extraction path, and execa is ESM-only, so loading it
  * here would make decoder creation asynchronous and cost ~0.1 s of module loading on every cold extraction.
  *
+ * `xz` runs with `--threads=0`: xz ≥ 5.4 then decodes an archive of several blocks with sizes in their headers (what
+ * `pack` writes) on every core — measured, the Debian 6.1 headers packed in 4 blocks decode in 0.14–0.15 s instead of
+ * 0.20–0.23 s on 2 cores; a single-block archive (the kernel's) decodes as before, and older xz ignores the option for
+ * decoding. `--memlimit-decompress` stays the hard cap, threads included.
+ *
  * Both accept only the `.xz` container (not `.lzma`/raw) and verify the stream's integrity
  * check; a failure surfaces as `ARCHIVE_CORRUPT` from {@link Decoder.finished}.
  */
@@ -80,7 +85,7 @@ function corrupt(message: string, cause?: unknown): BpfCompileError {
 function xzDecoder(xzPath: string, memlimit: number): Decoder {
   const child = spawn(
     xzPath,
-    ['--decompress', '--stdout', '--format=xz', '--quiet', '--threads=1', `--memlimit-decompress=${memlimit}`],
+    ['--decompress', '--stdout', '--format=xz', '--quiet', '--threads=0', `--memlimit-decompress=${memlimit}`],
     { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, XZ_OPT: undefined, XZ_DEFAULTS: undefined, LC_ALL: 'C' } },
   );
   let stderr = '';

@@ -11,7 +11,9 @@ import { after, before, describe, test } from 'node:test';
 import { Command } from 'commander';
 import { addPackCommand } from '../../lib/cli/commands/pack.js';
 import type { CliIo } from '../../lib/cli/main.js';
+import { extractArchive } from '../../lib/archive/index.js';
 import { compile } from '../../lib/compile/index.js';
+import { packKheaders } from '../../lib/pack/kheaders.js';
 import { parseMirrorIndex } from '../../lib/mirror/index-format.js';
 import { resolveHeaders } from '../../lib/resolve.js';
 import { cleanEnv, tempDir } from '../helpers/fake-kernel.js';
@@ -85,6 +87,22 @@ describe('pack the real Debian headers', { skip: skipTrees }, () => {
     if (!(await exists(`/lib/modules/${RELEASE}/build/include/generated/utsrelease.h`))) return t.skip(`no /lib/modules/${RELEASE}/build`);
     const m = await pack(['--from-modules', '--kernel-release', RELEASE, '--load-module', 'never', '-o', path.join(tmp.dir, 'mirror-modules')]);
     assert.equal(m.sha256, first.sha256);
+  });
+
+  test('the archive is in independent blocks that xz decodes in parallel; both encoders and both decoders agree', async (t) => {
+    // block sizes in the block headers are what multi-threaded decoding needs: `xz --robot -lvv` prints them per block
+    const list = execFileSync('xz', ['--robot', '--list', '-vv', first.file], { encoding: 'utf8' });
+    const blocks = list.split('\n').filter((l) => l.startsWith('block\t'));
+    assert.ok(blocks.length >= 3, `${blocks.length} blocks`);
+    // robot block line: ... column 11 = header size, 12 = flags ("cu": compressed and uncompressed size present)
+    for (const b of blocks) assert.match(b.split('\t')[12] ?? '', /^cu/, `block sizes recorded: ${b}`);
+    const native = await packKheaders({ sourceDir: COMMON, buildDir: BUILD, srcarch: 'x86', outFile: path.join(tmp.dir, 'native.tar.xz'), encoder: 'lzma-native' });
+    t.diagnostic(`xz ${first.sha256.slice(0, 12)}, lzma-native ${native.sha256.slice(0, 12)}`);
+    assert.equal(native.sha256, first.sha256, 'the in-process encoder writes the same bytes as xz here');
+    const viaXz = await extractArchive(first.file, path.join(tmp.dir, 'dec-xz'), { decoder: 'xz' });
+    const viaNative = await extractArchive(first.file, path.join(tmp.dir, 'dec-native'), { decoder: 'lzma-native' });
+    assert.deepEqual({ ...viaNative, decoder: 'xz' }, viaXz);
+    assert.equal(await fs.readFile(path.join(tmp.dir, 'dec-xz/include/generated/utsrelease.h'), 'utf8'), await fs.readFile(path.join(tmp.dir, 'dec-native/include/generated/utsrelease.h'), 'utf8'));
   });
 
   test('GNU tar extracts the merged set of .h files of include/ and arch/x86/include/', async () => {
