@@ -18,6 +18,7 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { hostArch } from '../../lib/arch.js';
 
 /** Bump when the fixture recipe changes so cached fixtures are rebuilt. */
 const FIXTURE_RECIPE_VERSION = 2;
@@ -44,28 +45,6 @@ export interface KheadersFixture {
   readonly files: number;
   /** Number of symlinks in it. */
   readonly symlinks: number;
-}
-
-function srcArchOfHost(): string {
-  switch (process.arch) {
-    case 'x64':
-    case 'ia32':
-      return 'x86';
-    case 'arm64':
-      return 'arm64';
-    case 'arm':
-      return 'arm';
-    case 's390x':
-      return 's390';
-    case 'ppc64':
-      return 'powerpc';
-    case 'riscv64':
-      return 'riscv';
-    case 'loong64':
-      return 'loongarch';
-    default:
-      return process.arch;
-  }
 }
 
 /** Read `UTS_RELEASE` from a tree's `include/generated/utsrelease.h`, or undefined. */
@@ -98,7 +77,7 @@ export function findDebianHeaderTrees(usrSrc = '/usr/src'): HeaderTrees | undefi
     const dash = name.lastIndexOf('-');
     const common = path.join(usrSrc, `${name.slice(0, dash)}-common`);
     const source = fs.existsSync(path.join(common, 'include/linux/kconfig.h')) ? common : build;
-    return { source, build, release, srcArch: srcArchOfHost() };
+    return { source, build, release, srcArch: hostArch().srcarch };
   }
   return undefined;
 }
