@@ -15,7 +15,8 @@
  * `xz` runs with `--threads=0`: xz ≥ 5.4 then decodes an archive of several blocks with sizes in their headers (what
  * `pack` writes) on every core — measured, the Debian 6.1 headers packed in 4 blocks decode in 0.14–0.15 s instead of
  * 0.20–0.23 s on 2 cores; a single-block archive (the kernel's) decodes as before, and older xz ignores the option for
- * decoding. `--memlimit-decompress` stays the hard cap, threads included.
+ * decoding. `--memlimit-decompress` stays the hard cap, threads included; decoding a `pack` archive on 2 threads the
+ * child peaks at 43 MiB RSS instead of 10 MiB.
  *
  * Both accept only the `.xz` container (not `.lzma`/raw) and verify the stream's integrity
  * check; a failure surfaces as `ARCHIVE_CORRUPT` from {@link Decoder.finished}.
