@@ -111,6 +111,8 @@ export async function extractArchiveToCache(archive: ArchiveSource, options: Ext
   let input: ArchiveSource;
   let sha256: string;
   let spooled: string | undefined;
+  /** A stream extracted as it arrives, against `options.sha256`. */
+  let trustedStream: Readable | undefined;
   let label: string;
   if (typeof archive === 'string') {
     input = archive;
@@ -127,6 +129,7 @@ export async function extractArchiveToCache(archive: ArchiveSource, options: Ext
     sha256 = createHash('sha256').update(archive).digest('hex');
   } else if (options.sha256 !== undefined) {
     input = archive;
+    trustedStream = archive;
     sha256 = options.sha256.toLowerCase();
     label = options.source ?? '<stream>';
   } else {
@@ -154,7 +157,7 @@ export async function extractArchiveToCache(archive: ArchiveSource, options: Ext
           ...(options.decoder === undefined ? {} : { decoder: options.decoder }),
         });
         if (r.sha256 !== sha256) {
-          const trusted = typeof input !== 'string' && !(input instanceof Uint8Array);
+          const trusted = trustedStream !== undefined;
           throw new BpfCompileError(
             ErrorCode.ARCHIVE_CORRUPT,
             trusted ? `the archive stream ${label} does not have the expected sha256 ${sha256} (got ${r.sha256})` : `the archive ${label} changed while it was being read`,
@@ -193,6 +196,6 @@ export async function extractArchiveToCache(archive: ArchiveSource, options: Ext
   } finally {
     if (spooled !== undefined) fs.rmSync(spooled, { force: true });
     // a stream the build never read (entry found, or the build failed early) must not be left waiting
-    if (typeof input !== 'string' && !(input instanceof Uint8Array) && !input.destroyed) input.destroy();
+    if (trustedStream !== undefined && !trustedStream.destroyed) trustedStream.destroy();
   }
 }

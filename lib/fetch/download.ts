@@ -377,10 +377,17 @@ async function attempt(start: URL, opts: DownloadOptions, route: Route, tee: Wri
     if (tee !== undefined && !tee.destroyed) tee.end();
     return { url: where, sha256, bytes: progress.done };
   } catch (err) {
-    throw classify(err, ab, where, opts.signal, route, progress);
+    const failure = classify(err, ab, where, opts.signal, route, progress);
+    // the tee carried only this attempt: stop its consumer now, not after the retries
+    tee?.destroy(asError(failure));
+    throw failure;
   } finally {
     ab.disarm();
   }
+}
+
+function asError(err: unknown): Error {
+  return err instanceof Error ? err : new Error(String(err));
 }
 
 /**
@@ -395,7 +402,7 @@ export async function download(url: string, opts: DownloadOptions): Promise<Down
   try {
     return await attempts(url, opts);
   } catch (err) {
-    opts.tee?.destroy(err instanceof Error ? err : new Error(String(err)));
+    opts.tee?.destroy(asError(err)); // failed before any attempt (bad URL, proxy settings); else already destroyed
     throw err;
   }
 }
@@ -410,8 +417,6 @@ async function attempts(url: string, opts: DownloadOptions): Promise<DownloadRes
     try {
       return await attempt(start, opts, route, n === 0 ? opts.tee : undefined);
     } catch (err) {
-      // the tee carried only the first attempt: stop its consumer now rather than after the retries
-      if (n === 0) opts.tee?.destroy(err instanceof Error ? err : new Error(String(err)));
       fs.rmSync(opts.dest, { force: true });
       if (!isRetryable(err) || n >= retries || opts.signal?.aborted === true) {
         throw err instanceof BpfCompileError && n > 0 ? withAttempts(err, n + 1) : err;
