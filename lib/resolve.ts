@@ -43,6 +43,12 @@ export interface ResolveOptions extends TargetOptions {
   pinnedSha256?: string;
   /** Like {@link ResolveOptions.pinnedSha256}, for the BTF file (`.btf` / `.btf.tar.xz`) downloaded from a mirror. */
   pinnedBtfSha256?: string;
+  /**
+   * Extra apt repositories for the `distro` source, as `sources.list` one-line entries (`deb [signed-by=/path/key.gpg]
+   * http://host/debian bookworm main`; the leading `deb` may be left out). Keyrings are read from this machine. Added
+   * to the target's own `etc/apt` configuration.
+   */
+  aptRepositories?: readonly string[];
   /** Only accept headers of this kind: a kernel tree (kernel mode) or a generated `vmlinux.h` (CO-RE). Default: either. */
   kind?: HeaderKind;
 }
@@ -116,8 +122,9 @@ function pickSources(names: readonly string[] | undefined, kind: HeaderKind | un
 
 /**
  * Find kernel headers for the target kernel, trying each source in priority order: explicit override →
- * `/lib/modules/<release>/{build,source}` → the in-kernel archive (extracted into the cache) → a verified download from an HTTP mirror → a `vmlinux.h`
- * generated from BTF. Pass `kind` to accept only kernel trees (kernel mode) or only `vmlinux.h` (CO-RE).
+ * `/lib/modules/<release>/{build,source}` → the in-kernel archive (extracted into the cache) → headers fetched before
+ * (cache) → a verified download from an HTTP mirror → the distribution's headers packages from its own repositories → a
+ * `vmlinux.h` generated from BTF. Pass `kind` to accept only kernel trees (kernel mode) or only `vmlinux.h` (CO-RE).
  *
  * @returns the first usable headers, with their version and everything tried.
  * @throws BpfCompileError `HEADERS_NOT_FOUND` (lists every source and why), `HEADERS_VERSION_MISMATCH` (strict),
@@ -143,6 +150,7 @@ export async function resolveHeaders(options: ResolveOptions = {}): Promise<Reso
     offline: options.offline,
     pinnedSha256: checkedSha256(options.pinnedSha256, 'headers archive (--sha256, pinnedSha256)'),
     pinnedBtfSha256: checkedSha256(options.pinnedBtfSha256, 'BTF file (--btf-sha256, pinnedBtfSha256)'),
+    aptRepositories: options.aptRepositories,
   };
   const tried: TriedStep[] = [];
   const hints: string[] = [];

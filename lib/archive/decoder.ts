@@ -36,12 +36,15 @@ function lzmaLib(): typeof lzmaModule {
   return lzmaLoaded;
 }
 
+/** The decoder that ran: an xz back end, or (packages) `zstd`, `gzip`, `none`, and `deb+<inner>` for a `.deb`. */
+export type DecoderKind = 'xz' | 'lzma-native' | 'zstd' | 'gzip' | 'none' | `deb+${'xz' | 'lzma-native' | 'zstd' | 'gzip' | 'none'}`;
+
 /** Which decoder to use. `auto` = `xz` when found on PATH, else `lzma-native`. */
 export type DecoderChoice = 'auto' | 'xz' | 'lzma-native';
 
 /** A running xz coder (the decoder here, `pack`'s encoder): write to `input`, read the result from `output`. */
-export interface XzStream {
-  readonly kind: 'xz' | 'lzma-native';
+export interface CoderStream<K extends string> {
+  readonly kind: K;
   readonly input: Writable;
   readonly output: Readable;
   /** Settles when the coder has finished: resolves on a clean end, rejects with a typed error. */
@@ -50,30 +53,40 @@ export interface XzStream {
   destroy(): void;
 }
 
+/** An xz coder (the extraction's decoder, `pack`'s encoder). */
+export type XzStream = CoderStream<'xz' | 'lzma-native'>;
+
 /** A running decoder: write compressed bytes to `input`, read tar bytes from `output`; `finished` rejects `ARCHIVE_CORRUPT`. */
-export type Decoder = XzStream;
+export type Decoder = CoderStream<DecoderKind>;
 
-let xzOnPath: string | null | undefined;
+const onPath = new Map<string, string | null>();
 
-/** The first executable `xz` on PATH, or undefined. Looked up once per process. */
-export function findXz(): string | undefined {
-  if (xzOnPath === undefined) {
-    xzOnPath = null;
+/** The first executable `name` on PATH, or undefined. Looked up once per process and name. */
+export function findProgram(name: string): string | undefined {
+  let found = onPath.get(name);
+  if (found === undefined) {
+    found = null;
     for (const dir of (process.env['PATH'] ?? '').split(path.delimiter)) {
       if (dir === '' || !path.isAbsolute(dir)) continue;
-      const candidate = path.join(dir, 'xz');
+      const candidate = path.join(dir, name);
       try {
         fs.accessSync(candidate, fs.constants.X_OK);
         if (fs.statSync(candidate).isFile()) {
-          xzOnPath = candidate;
+          found = candidate;
           break;
         }
       } catch {
         // not here
       }
     }
+    onPath.set(name, found);
   }
-  return xzOnPath ?? undefined;
+  return found ?? undefined;
+}
+
+/** The first executable `xz` on PATH, or undefined. Looked up once per process. */
+export function findXz(): string | undefined {
+  return findProgram('xz');
 }
 
 function corrupt(message: string, cause?: unknown): BpfCompileError {
@@ -83,36 +96,48 @@ function corrupt(message: string, cause?: unknown): BpfCompileError {
   });
 }
 
-function xzDecoder(xzPath: string, memlimit: number): Decoder {
-  const child = spawn(
-    xzPath,
-    ['--decompress', '--stdout', '--format=xz', '--quiet', '--threads=0', `--memlimit-decompress=${memlimit}`],
-    { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, XZ_OPT: undefined, XZ_DEFAULTS: undefined, LC_ALL: 'C' } },
-  );
+/** How a decoding child program reports itself. */
+interface ChildDecoderSpec<K extends DecoderKind> {
+  readonly kind: K;
+  readonly program: string;
+  readonly args: readonly string[];
+  /** The typed error for a failed decode (stderr text, or why it could not run). */
+  readonly corrupt: (message: string, cause?: unknown) => BpfCompileError;
+  /** Recognise a memory-limit failure in stderr. */
+  readonly memoryLimit: RegExp;
+  readonly memlimit: number;
+}
+
+/** A decoder program as a child process: compressed bytes to its stdin, decoded bytes from its stdout. */
+export function childDecoder<K extends DecoderKind>(spec: ChildDecoderSpec<K>): CoderStream<K> {
+  const child = spawn(spec.program, [...spec.args], {
+    stdio: ['pipe', 'pipe', 'pipe'],
+    env: { ...process.env, XZ_OPT: undefined, XZ_DEFAULTS: undefined, ZSTD_CLEVEL: undefined, ZSTD_NBTHREADS: undefined, LC_ALL: 'C' },
+  });
   let stderr = '';
   child.stderr.setEncoding('utf8');
   child.stderr.on('data', (s: string) => {
     if (stderr.length < 4096) stderr += s;
   });
-  // EPIPE when xz exits early on bad input: its exit status is the error that matters.
+  // EPIPE when the decoder exits early on bad input: its exit status is the error that matters.
   child.stdin.on('error', () => {});
   let killed = false;
   const finished = new Promise<void>((resolve, reject) => {
-    child.on('error', (err) => reject(corrupt(`cannot run ${xzPath}: ${err.message}`, err)));
+    child.on('error', (err) => reject(spec.corrupt(`cannot run ${spec.program}: ${err.message}`, err)));
     child.on('close', (code, signal) => {
       if (code === 0) resolve();
-      else if (killed) reject(corrupt('decoding was stopped'));
-      else if (/memory usage limit/i.test(stderr)) {
+      else if (killed) reject(spec.corrupt('decoding was stopped'));
+      else if (spec.memoryLimit.test(stderr)) {
         reject(
-          new BpfCompileError(ErrorCode.ARCHIVE_TOO_LARGE, `the archive needs more than ${memlimit} bytes of memory to decode`, {
+          new BpfCompileError(ErrorCode.ARCHIVE_TOO_LARGE, `the archive needs more than ${spec.memlimit} bytes of memory to decode`, {
             hint: 'Raise limits.decoderMemlimit if the archive is trusted.',
           }),
         );
-      } else reject(corrupt(stderr.trim().replace(/^xz: \(stdin\): /, '') || `xz exited with ${code ?? signal}`));
+      } else reject(spec.corrupt(stderr.trim().replace(/^(xz|zstd): \(stdin\)\s*:\s*/, '') || `${path.basename(spec.program)} exited with ${code ?? signal}`));
     });
   });
   return {
-    kind: 'xz',
+    kind: spec.kind,
     input: child.stdin,
     output: child.stdout,
     finished,
@@ -125,7 +150,18 @@ function xzDecoder(xzPath: string, memlimit: number): Decoder {
   };
 }
 
-function lzmaNativeDecoder(memlimit: number): Decoder {
+function xzDecoder(xzPath: string, memlimit: number): XzStream {
+  return childDecoder({
+    kind: 'xz',
+    program: xzPath,
+    args: ['--decompress', '--stdout', '--format=xz', '--quiet', '--threads=0', `--memlimit-decompress=${memlimit}`],
+    corrupt,
+    memoryLimit: /memory usage limit/i,
+    memlimit,
+  });
+}
+
+function lzmaNativeDecoder(memlimit: number): XzStream {
   const stream = lzmaLib().createStream('streamDecoder', { memlimit, bufsize: 256 * 1024 });
   let destroyed = false;
   const finished = new Promise<void>((resolve, reject) => {
@@ -157,7 +193,7 @@ function lzmaNativeDecoder(memlimit: number): Decoder {
 }
 
 /** Start a decoder. `xzPath` overrides the PATH lookup. */
-export function createDecoder(choice: DecoderChoice, memlimit: number, xzPath?: string): Decoder {
+export function createDecoder(choice: DecoderChoice, memlimit: number, xzPath?: string): XzStream {
   if (choice === 'lzma-native') return lzmaNativeDecoder(memlimit);
   const xz = xzPath ?? findXz();
   if (xz !== undefined) return xzDecoder(xz, memlimit);

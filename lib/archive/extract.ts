@@ -22,13 +22,14 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Transform, pipeline, type TransformCallback } from 'node:stream';
 import { BpfCompileError, ErrorCode, isBpfCompileError } from '../errors.js';
-import { createDecoder, type DecoderChoice } from './decoder.js';
+import { createDecoder, type Decoder, type DecoderChoice, type DecoderKind } from './decoder.js';
+import { debDecoder } from './package-decoders.js';
 import { resolveLimits, type ExtractLimits } from './limits.js';
-import { classifyEntry } from './policy.js';
+import { classifyEntry, classifyPackageEntry, type EntryAction, type PackagePolicy } from './policy.js';
 import { readUtsRelease } from './release.js';
 import { openSource, type ArchiveSource } from './source.js';
-import { corruptArchive, TarParser } from './tar-parser.js';
-import { SafeTreeWriter } from './tree-writer.js';
+import { corruptArchive, TarParser, type EntrySink, type TarEntry } from './tar-parser.js';
+import { SafeTreeWriter, type TreeStats } from './tree-writer.js';
 
 /** Progress of an extraction, in compressed bytes. */
 export interface ExtractProgress {
@@ -70,7 +71,7 @@ export interface ExtractResult {
   /** `UTS_RELEASE` of the tree, when it has `include/generated/utsrelease.h`. */
   readonly release: string | undefined;
   /** Decoder that ran. */
-  readonly decoder: 'xz' | 'lzma-native';
+  readonly decoder: DecoderKind;
 }
 
 function tooLarge(what: string, limit: string): BpfCompileError {
@@ -105,22 +106,52 @@ function errorRank(err: unknown): number {
   return 4;
 }
 
-/**
- * Extract `source` into `dir`, which must be an existing, empty directory the caller owns and
- * removes on failure (the cache's private temp dir). Nothing is written outside `dir`.
- *
- * @throws BpfCompileError `ARCHIVE_UNSAFE`, `ARCHIVE_TOO_LARGE`, `ARCHIVE_CORRUPT`, `INPUT_UNREADABLE`.
- */
-export async function extractInto(source: ArchiveSource, dir: string, options: ExtractOptions = {}): Promise<ExtractResult> {
-  const limits = resolveLimits(options.limits);
+/** Counts shared by the streams extracted into one tree (the caps apply to the whole tree). */
+interface TreeCounters {
+  entries: number;
+  tarBytes: number;
+}
+
+/** What one stream contributed. */
+interface StreamRun {
+  readonly sha256: string;
+  readonly compressedBytes: number;
+  readonly tarBytes: number;
+  readonly entries: number;
+  readonly decoder: DecoderKind;
+}
+
+/** An entry's fate, as a policy decides it (`skip`: read past, written nowhere). */
+type Classify = (entry: TarEntry) => EntryAction | { readonly kind: 'skip' };
+
+const DISCARD: EntrySink = { write(): void {}, close(): void {} };
+
+function emptyDir(dir: string): void {
   const st = fs.lstatSync(dir);
   if (!st.isDirectory()) throw new TypeError(`extractInto: ${dir} is not a directory`);
   if (fs.readdirSync(dir).length > 0) throw new TypeError(`extractInto: ${dir} is not empty`);
-  options.signal?.throwIfAborted();
+}
 
-  const opened = openSource(source);
-  const decoder = createDecoder(options.decoder ?? 'auto', limits.decoderMemlimit, options.xzPath);
-  const writer = new SafeTreeWriter(dir, limits);
+/**
+ * Stream one archive through `decoder` and the tar parser into `writer`, each entry judged by `classify`. Whatever
+ * fails, every part is torn down and the most meaningful error wins (see the module comment).
+ */
+async function extractStream(
+  source: ArchiveSource,
+  writer: SafeTreeWriter,
+  decoder: Decoder,
+  classify: Classify,
+  limits: ExtractLimits,
+  counters: TreeCounters,
+  options: Pick<ExtractOptions, 'onProgress' | 'signal'>,
+): Promise<StreamRun> {
+  let opened: ReturnType<typeof openSource>;
+  try {
+    opened = openSource(source);
+  } catch (err) {
+    decoder.destroy();
+    throw err;
+  }
   const hash = createHash('sha256');
   let bytesRead = 0;
   let tarBytes = 0;
@@ -130,14 +161,16 @@ export async function extractInto(source: ArchiveSource, dir: string, options: E
   let stopTar = (): void => {};
 
   const parser = new TarParser((entry) => {
-    if (++entries > limits.maxEntries) throw tooLarge(`${limits.maxEntries} entries`, 'maxEntries');
-    const action = classifyEntry(entry, limits);
+    entries++;
+    if (++counters.entries > limits.maxEntries) throw tooLarge(`${limits.maxEntries} entries`, 'maxEntries');
+    const action = classify(entry);
     if (action.kind === 'file') {
       if (action.size > limits.maxBytes) throw tooLarge(`${limits.maxBytes} uncompressed bytes`, 'maxBytes');
       return writer.file(entry.name, action.parts);
     }
     if (action.kind === 'dir') writer.dir(entry.name, action.parts);
     else if (action.kind === 'symlink') writer.symlink(entry.name, action.parts, action.target);
+    else if (action.kind === 'skip' && entry.size > 0) return DISCARD;
     return undefined;
   });
 
@@ -151,6 +184,7 @@ export async function extractInto(source: ArchiveSource, dir: string, options: E
   };
 
   const onAbort = (): void => teardown(options.signal?.reason ?? new Error('aborted'));
+  if (options.signal?.aborted === true) onAbort();
   options.signal?.addEventListener('abort', onAbort, { once: true });
 
   const inTap = new CountingTap((chunk) => {
@@ -177,7 +211,8 @@ export async function extractInto(source: ArchiveSource, dir: string, options: E
       if (tornDown) return;
       try {
         tarBytes += chunk.byteLength;
-        if (tarBytes > limits.maxBytes) throw tooLarge(`${limits.maxBytes} uncompressed bytes`, 'maxBytes');
+        counters.tarBytes += chunk.byteLength;
+        if (counters.tarBytes > limits.maxBytes) throw tooLarge(`${limits.maxBytes} uncompressed bytes`, 'maxBytes');
         parser.push(chunk);
       } catch (err) {
         teardown(err);
@@ -213,20 +248,87 @@ export async function extractInto(source: ArchiveSource, dir: string, options: E
     const sorted = [...errors].sort((a, b) => errorRank(a) - errorRank(b));
     throw sorted[0];
   }
+  if (entries === 0) throw corruptArchive('the archive is empty (no tar entries)');
+  return { sha256: hash.digest('hex'), compressedBytes: bytesRead, tarBytes, entries, decoder: decoder.kind };
+}
 
+/**
+ * Extract `source` into `dir`, which must be an existing, empty directory the caller owns and
+ * removes on failure (the cache's private temp dir). Nothing is written outside `dir`.
+ *
+ * @throws BpfCompileError `ARCHIVE_UNSAFE`, `ARCHIVE_TOO_LARGE`, `ARCHIVE_CORRUPT`, `INPUT_UNREADABLE`.
+ */
+export async function extractInto(source: ArchiveSource, dir: string, options: ExtractOptions = {}): Promise<ExtractResult> {
+  const limits = resolveLimits(options.limits);
+  emptyDir(dir);
+  options.signal?.throwIfAborted();
+  const decoder = createDecoder(options.decoder ?? 'auto', limits.decoderMemlimit, options.xzPath);
+  const writer = new SafeTreeWriter(dir, limits);
+  const run = await extractStream(source, writer, decoder, (e) => classifyEntry(e, limits), limits, { entries: 0, tarBytes: 0 }, options);
   writer.verifySymlinks();
   const stats = writer.stats();
-  if (entries === 0) throw corruptArchive('the archive is empty (no tar entries)');
   if (stats.files === 0) throw corruptArchive('the archive holds no regular files');
-  return {
-    sha256: hash.digest('hex'),
-    compressedBytes: bytesRead,
-    tarBytes,
-    entries,
-    ...stats,
-    release: readUtsRelease(dir),
-    decoder: decoder.kind,
-  };
+  return { ...run, ...stats, release: readUtsRelease(dir) };
+}
+
+/** One package of a set given to {@link extractPackagesInto}. */
+export interface PackageInput {
+  /** The package file (a path, bytes, or a stream of it). */
+  readonly source: ArchiveSource;
+  /** Its format: a Debian binary package. */
+  readonly format: 'deb';
+  /** Progress of this package's bytes. */
+  readonly onProgress?: (progress: ExtractProgress) => void;
+}
+
+/** What {@link extractPackagesInto} produced. */
+export interface PackageSetResult extends TreeStats {
+  /** Per package, in input order: sha256 of its bytes, sizes, entries, decoder. */
+  readonly packages: readonly StreamRun[];
+  /** Symlinks removed because their target is not in the set (tree-relative paths). */
+  readonly droppedSymlinks: readonly string[];
+}
+
+/**
+ * Unpack a set of packages into one tree in `dir` (existing, empty, private), all at once: each package streams
+ * through its decoder into a shared writer, judged by the package policy (see `policy.ts`: kept directories only,
+ * absolute links re-rooted). When the set is complete every link is checked against it; links into packages that
+ * are not part of the set are dropped and listed. The first failure stops every stream.
+ *
+ * @throws BpfCompileError `ARCHIVE_UNSAFE`, `ARCHIVE_TOO_LARGE`, `ARCHIVE_CORRUPT`, `INPUT_UNREADABLE`, `TOOLCHAIN_MISSING` (no zstd).
+ */
+export async function extractPackagesInto(
+  packages: readonly PackageInput[],
+  dir: string,
+  policy: PackagePolicy,
+  options: Omit<ExtractOptions, 'onProgress' | 'xzPath'> = {},
+): Promise<PackageSetResult> {
+  const limits = resolveLimits(options.limits);
+  emptyDir(dir);
+  options.signal?.throwIfAborted();
+  const writer = new SafeTreeWriter(dir, limits);
+  const counters: TreeCounters = { entries: 0, tarBytes: 0 };
+  const stop = new AbortController();
+  const signal = options.signal === undefined ? stop.signal : AbortSignal.any([options.signal, stop.signal]);
+  const classify: Classify = (e) => classifyPackageEntry(e, limits, policy);
+  const settled = await Promise.allSettled(
+    packages.map(async (p) => {
+      try {
+        const decoder = debDecoder(limits.decoderMemlimit, options.decoder ?? 'auto');
+        return await extractStream(p.source, writer, decoder, classify, limits, counters, { signal, ...(p.onProgress === undefined ? {} : { onProgress: p.onProgress }) });
+      } catch (err) {
+        stop.abort(err);
+        throw err;
+      }
+    }),
+  );
+  const failures = settled.flatMap((r) => (r.status === 'rejected' ? [r.reason as unknown] : []));
+  if (failures.length > 0) throw [...failures].sort((a, b) => errorRank(a) - errorRank(b))[0];
+  writer.verifySymlinks();
+  const droppedSymlinks = writer.dropDanglingSymlinks();
+  const stats = writer.stats();
+  if (stats.files === 0) throw corruptArchive('the packages hold no regular files in the kept directories');
+  return { ...stats, packages: settled.map((r) => (r as PromiseFulfilledResult<StreamRun>).value), droppedSymlinks };
 }
 
 /**

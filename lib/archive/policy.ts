@@ -117,3 +117,43 @@ export function classifyEntry(header: EntryHeader, limits: ExtractLimits): Entry
       return unsafe(name, `unsupported entry type ${JSON.stringify(header.type)}`);
   }
 }
+
+/**
+ * The policy for a distribution package's payload (a `.deb`'s `data.tar`, an rpm's cpio): what is outside the kept
+ * directories (`usr/share/doc`, …) is skipped unread; absolute symlink targets are re-rooted — rewritten relative to
+ * the link, as if the package set were the root file system — and then checked like any other link. Names, hard links,
+ * devices and fifos are judged exactly as for a kheaders archive.
+ */
+export interface PackagePolicy {
+  /** Directory prefixes to keep, as component lists (`['usr', 'src']`). */
+  readonly keep: readonly (readonly string[])[];
+}
+
+/** What to do with one package entry: like {@link classifyEntry}, plus `skip` for entries outside the kept dirs. */
+export type PackageEntryAction = EntryAction | { readonly kind: 'skip' };
+
+function under(parts: readonly string[], prefix: readonly string[]): boolean {
+  if (parts.length < prefix.length) return false;
+  for (let i = 0; i < prefix.length; i++) if (parts[i] !== prefix[i]) return false;
+  return true;
+}
+
+/** Rewrite an absolute link target relative to the link's directory (`lib/modules/R/build` → `/usr/src/x` gives `../../../usr/src/x`). */
+export function rerootSymlinkTarget(linkParts: readonly string[], target: string): string {
+  const up = linkParts.length - 1;
+  const rest = target.split('/').filter((p) => p !== '' && p !== '.');
+  const rel = [...Array<string>(up).fill('..'), ...rest].join('/');
+  return rel === '' ? '.' : rel;
+}
+
+/** Decide what to do with one package entry, or raise `ARCHIVE_UNSAFE`. */
+export function classifyPackageEntry(header: EntryHeader, limits: ExtractLimits, policy: PackagePolicy): PackageEntryAction {
+  const parts = normalizeEntryName(header.name, limits);
+  if (parts.length === 0) return header.type === 'directory' ? { kind: 'root' } : classifyEntry(header, limits);
+  if (!policy.keep.some((k) => under(parts, k))) return { kind: 'skip' };
+  if (header.type === 'symlink' && (header.linkname ?? '').startsWith('/')) {
+    checkPathText(header.name, header.linkname ?? '', 'symlink target', limits);
+    return classifyEntry({ ...header, linkname: rerootSymlinkTarget(parts, header.linkname ?? '') }, limits);
+  }
+  return classifyEntry(header, limits);
+}

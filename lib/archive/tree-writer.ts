@@ -188,7 +188,30 @@ export class SafeTreeWriter {
     }
   }
 
-  private resolve(entry: string, start: string[], target: string): void {
+  /**
+   * Remove every symlink whose target does not exist in the tree (after following links) and return their keys.
+   * For package sets: a package's link into another package that is not part of the set (Debian's `scripts` →
+   * `linux-kbuild`) would dangle. Call after {@link SafeTreeWriter.verifySymlinks}.
+   */
+  dropDanglingSymlinks(): string[] {
+    const dropped: string[] = [];
+    for (const [key, node] of this.nodes) {
+      if (node.kind !== 'symlink') continue;
+      const stack = key.split('/');
+      stack.pop();
+      const end = this.resolve(key, stack, node.target).join('/');
+      if (!this.nodes.has(end)) dropped.push(key);
+    }
+    for (const key of dropped) {
+      fs.unlinkSync(this.prefix + key);
+      this.nodes.delete(key);
+      this.counts.symlinks--;
+    }
+    return dropped;
+  }
+
+  /** Follow `target` from the directory `start` through the model; returns the final components. */
+  private resolve(entry: string, start: string[], target: string): string[] {
     const stack = [...start];
     const queue = target.split('/');
     let hops = 0;
@@ -209,5 +232,6 @@ export class SafeTreeWriter {
       }
       stack.push(part);
     }
+    return stack;
   }
 }

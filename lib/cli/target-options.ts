@@ -20,6 +20,7 @@ export interface TargetFlags {
   strict?: boolean;
   kernelSource?: string;
   kernelBuild?: string;
+  aptRepo?: string[];
 }
 
 /** The options every command that targets a kernel takes (headers, cflags, compile, vmlinux, fetch, build, doctor, pack). */
@@ -39,7 +40,8 @@ export function addTargetOptions(cmd: Command): Command {
     .option('--mirror <url>', 'an HTTP mirror of header archives and BTF (base URL with index.json, or a URL template); repeatable (default: $BPF_COMPILE_MIRROR)', collect, [])
     .option('--offline', 'never use the network: only cached downloads (also BPF_COMPILE_OFFLINE=1)')
     .option('--sha256 <hex>', 'pin the sha256 of the headers archive downloaded from a mirror (needed for a plain-http mirror on another host)')
-    .option('--btf-sha256 <hex>', 'pin the sha256 of the BTF file downloaded from a mirror');
+    .option('--btf-sha256 <hex>', 'pin the sha256 of the BTF file downloaded from a mirror')
+    .option('--apt-repo <line>', 'also search this apt repository for headers packages: "[signed-by=KEYRING] URI SUITE COMPONENT…" (sources.list form); repeatable', collect, []);
 }
 
 /** commander reducer for repeatable options. */
@@ -66,5 +68,6 @@ export function resolveOptionsOf(f: TargetFlags, onProgress?: ResolveOptions['on
     strict: f.strict ?? false,
     kernelSource: f.kernelSource,
     kernelBuild: f.kernelBuild,
+    ...(f.aptRepo === undefined || f.aptRepo.length === 0 ? {} : { aptRepositories: f.aptRepo }),
   };
 }

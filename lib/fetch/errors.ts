@@ -5,10 +5,10 @@
 import { BpfCompileError, ErrorCode } from '../errors.js';
 
 /** Why a download or a mirror lookup failed (`details.reason`). */
-export type FetchFailureReason = 'http-status' | 'checksum' | 'timeout' | 'too-large' | 'redirect' | 'insecure' | 'truncated' | 'network' | 'tls';
+export type FetchFailureReason = 'http-status' | 'checksum' | 'timeout' | 'too-large' | 'redirect' | 'insecure' | 'truncated' | 'network' | 'tls' | 'signature' | 'expired';
 
 /** Reasons that mean "the mirror or the network is hostile or broken in a way retrying elsewhere must not hide". */
-export const FATAL_FETCH_REASONS: ReadonlySet<FetchFailureReason> = new Set(['checksum', 'insecure', 'redirect', 'too-large']);
+export const FATAL_FETCH_REASONS: ReadonlySet<FetchFailureReason> = new Set(['checksum', 'insecure', 'redirect', 'too-large', 'signature', 'expired']);
 
 const HINTS: Record<FetchFailureReason, string> = {
   'http-status': 'check the mirror URL and that it serves this release and arch (index.json or kheaders-<release>-<arch>.tar.xz)',
@@ -19,6 +19,8 @@ const HINTS: Record<FetchFailureReason, string> = {
   insecure: 'use an https:// mirror, or pin the archive sha256 when the mirror is plain http://',
   truncated: 'the connection dropped before the whole file arrived; retry later',
   network: 'check the network and the mirror host; behind a proxy, set HTTPS_PROXY/HTTP_PROXY (NO_PROXY lists hosts to reach directly)',
+  signature: 'the repository metadata is not signed by a key this source trusts: it was tampered with, or its keyring is missing (check Signed-By and etc/apt/trusted.gpg.d/)',
+  expired: "the repository's Release is past its Valid-Until: the mirror is stale or replayed; use a fresh mirror (for an archive snapshot set Acquire::Check-Valid-Until \"false\")",
   tls: "the mirror's TLS certificate is not trusted (self-signed, a private CA, expired, or another host name): fix the certificate, or trust the CA with NODE_EXTRA_CA_CERTS=/path/to/ca.pem",
 };
 

@@ -6,20 +6,17 @@
  * such a mirror is refused unless the sha256 is pinned by the caller (reason `insecure`). Loopback http (a local
  * mirror, the tests) and https are trusted.
  */
-import fs from 'node:fs';
-import path from 'node:path';
 import type { ArchInfo } from '../arch.js';
 import type { Cache } from '../cache/safety.js';
 import { parseMirrorIndex, type MirrorIndexEntry } from '../mirror/index-format.js';
 import type { OsRelease } from '../system/os-release.js';
-import { download, type DownloadOptions } from './download.js';
+import { fetchBytes, type DownloadTuning } from './text.js';
 import { fetchError, fetchFailureReason } from './errors.js';
 import { artifactMemoName, readArtifactMemo, readCachedIndex, writeArtifactMemo, writeCachedIndex, type ResolvedArtifact } from './memo.js';
 import { btfhubUrl, expandTemplate, fallbackUrl, fileUrl, indexUrl, isTemplate, normalizeBase, parseSha256Sidecar, selectIndexEntry, sidecarUrl, templateKind } from './mirrors.js';
 import { checkUrl, isLoopbackUrl } from './redirect.js';
 
-/** Download knobs callers (tests) may tune. */
-export type DownloadTuning = Partial<Pick<DownloadOptions, 'connectTimeoutMs' | 'idleTimeoutMs' | 'retries' | 'retryBaseMs' | 'maxRedirects' | 'maxBytes'>>;
+export type { DownloadTuning } from './text.js';
 
 /** Inputs of {@link resolveArtifact}. */
 export interface ResolveArtifactInput {
@@ -49,20 +46,7 @@ export function trustedMetadataUrl(u: URL): boolean {
 
 /** Fetch a small text file (index.json, a sidecar) through a private temp file in the cache root. */
 async function fetchText(url: string, input: ResolveArtifactInput, maxBytes: number): Promise<string> {
-  const dest = path.join(input.cache.root, `.fetch-${process.pid}-${Date.now().toString(36)}${Math.random().toString(36).slice(2, 8)}`);
-  try {
-    await download(url, {
-      ...input.tuning,
-      maxBytes,
-      dest,
-      allowInsecureHttp: true, // trust decided by the caller (trustedMetadataUrl / pinned)
-      env: input.env,
-      ...(input.signal === undefined ? {} : { signal: input.signal }),
-    });
-    return fs.readFileSync(dest, 'utf8');
-  } finally {
-    fs.rmSync(dest, { force: true });
-  }
+  return (await fetchBytes(url, { cache: input.cache, env: input.env, tuning: input.tuning, signal: input.signal, maxBytes })).toString('utf8');
 }
 
 function is404(err: unknown): boolean {

@@ -1,7 +1,9 @@
+import fs_ from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { errnoCode } from '../errors.js';
 import type { ArchInfo } from '../arch.js';
+import { resolveUnderRoot, underRoot } from '../system/root.js';
 import type { KernelTree } from './types.js';
 
 /** Which tree a kernel include dir lives in. */
@@ -57,6 +59,34 @@ export async function realDir(p: string): Promise<DirState> {
     if (code === 'EACCES') return { ok: false, reason: `${p} is not readable (permission denied)` };
     return { ok: false, reason: `${p}: ${code ?? String(err)}` };
   }
+}
+
+/**
+ * Like {@link realDir} for a path of the target system under `root`: every symlink on the way is resolved against
+ * the root (an absolute link in a fake or mounted root never reaches the host's file system).
+ */
+export function realDirUnderRoot(root: string, systemPath: string): DirState {
+  const shown = underRoot(root, systemPath);
+  const r = resolveUnderRoot(root, systemPath);
+  if (!r.ok) {
+    if (r.code === 'ENOENT') {
+      let link: string | undefined;
+      try {
+        link = fs_.lstatSync(shown).isSymbolicLink() ? fs_.readlinkSync(shown) : undefined;
+      } catch {
+        link = undefined;
+      }
+      return { ok: false, reason: link === undefined ? `${shown} does not exist` : `${shown} is a dangling symlink (-> ${link}: ${r.reason})` };
+    }
+    if (r.code === 'ELOOP') return { ok: false, reason: `${shown} is a symlink loop` };
+    return { ok: false, reason: `${shown}: ${r.reason}` };
+  }
+  try {
+    if (!fs_.statSync(r.path).isDirectory()) return { ok: false, reason: `${shown} is not a directory` };
+  } catch (err) {
+    return { ok: false, reason: `${shown}: ${errnoCode(err) ?? String(err)}` };
+  }
+  return { ok: true, dir: r.path };
 }
 
 async function isFile(p: string): Promise<boolean> {

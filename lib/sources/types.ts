@@ -95,6 +95,8 @@ export interface SourceContext {
   readonly pinnedSha256?: string | undefined;
   /** Lowercase sha256 the mirror's BTF file must have (option `pinnedBtfSha256`, `--btf-sha256`). */
   readonly pinnedBtfSha256?: string | undefined;
+  /** Extra apt repositories for the `distro` source (option `aptRepositories`, `--apt-repo`). */
+  readonly aptRepositories?: readonly string[] | undefined;
 }
 
 /** One place kernel headers can come from. Sources are tried in priority order; see `sources/index.ts`. */

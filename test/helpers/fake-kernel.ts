@@ -51,8 +51,9 @@ export async function makeDebianRoot(root: string, release: string): Promise<{ b
   const source = await makeFakeTree(path.join(root, `usr/src/linux-headers-${release}-common`), { build: false });
   const mod = path.join(root, 'lib/modules', release);
   await fs.mkdir(mod, { recursive: true });
-  await fs.symlink(build, path.join(mod, 'build'));
-  await fs.symlink(source, path.join(mod, 'source'));
+  // absolute links, as the Debian packages ship them: resolved against the root, never the host
+  await fs.symlink(`/usr/src/linux-headers-${release}`, path.join(mod, 'build'));
+  await fs.symlink(`/usr/src/linux-headers-${release}-common`, path.join(mod, 'source'));
   return { build, source };
 }
 
