@@ -149,6 +149,7 @@ async function extractStream(
   try {
     opened = openSource(source);
   } catch (err) {
+    decoder.finished.catch(() => {}); // stopped before it started: its verdict is not the error
     decoder.destroy();
     throw err;
   }

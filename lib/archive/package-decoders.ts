@@ -98,6 +98,7 @@ export function debDecoder(memlimit: number, xzChoice: DecoderChoice = 'auto'): 
         return;
       }
       kind = `deb+${inner.kind}` as Decoder['kind'];
+      inner.finished.catch(() => {}); // awaited by `finished`; never an unhandled rejection when torn down first
       ar.pipe(inner.input);
       inner.output.pipe(output);
       resolve(inner);
@@ -111,6 +112,8 @@ export function debDecoder(memlimit: number, xzChoice: DecoderChoice = 'auto'): 
     ar.on('error', (err: Error) => reject(destroyed ? corruptAs('.deb')('decoding was stopped') : err));
     ar.on('close', () => reject(corruptAs('.deb')('decoding was stopped'))); // no-op after finish
   });
+  innerReady.catch(() => {});
+  arDone.catch(() => {}); // both awaited by `finished`
   const finished = (async () => {
     const d = await innerReady;
     await arDone;

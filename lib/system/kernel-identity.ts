@@ -21,7 +21,9 @@ export interface KernelIdentity {
 /** Parse `/proc/version` text for the release it names and a Debian package version. */
 export function parseProcVersion(text: string): { release: string | undefined; debianVersion: string | undefined } {
   const release = /^Linux version (\S+)/.exec(text)?.[1];
-  const debianVersion = /\bDebian (\d[A-Za-z0-9.+~:-]*)/.exec(text)?.[1];
+  // in the `uname -v` part (after `#1 SMP …`), not the compiler's "(Debian 12.2.0-14)" before it
+  const hash = text.search(/\)\s+#\d/);
+  const debianVersion = /\bDebian (\d[A-Za-z0-9.+~:-]*)/.exec(hash < 0 ? text : text.slice(hash))?.[1];
   return { release, debianVersion };
 }
 

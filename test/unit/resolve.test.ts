@@ -217,7 +217,7 @@ describe('nothing found', () => {
     const root = await newRoot();
     await writeOsRelease(root, 'debian');
     await assert.rejects(resolveHeaders({ ...base, root }), rejectsWith(ErrorCode.HEADERS_NOT_FOUND, (e) => {
-      assert.deepEqual(e.tried.map((t) => t.what), ['override', 'modules', 'kheaders', 'fetch']);
+      assert.deepEqual(e.tried.map((t) => t.what), ['override', 'modules', 'kheaders', 'cached', 'fetch', 'distro']);
       assert.equal(e.tried[0]?.outcome, 'not set');
       assert.match(e.hint ?? '', /apt-get install linux-headers-6\.1\.0-99-amd64/);
     }));

@@ -11,6 +11,7 @@ import { loadHeadersIndex, loadRelease, OfflineMiss, type RepoContext, type Veri
 import { selectPackages, type PackageSelection, type RepoPackage } from './select.js';
 import { parseOneLineSources, readAptSources, type AptSource } from './sources.js';
 import { installPackages, type InstallOptions } from '../install.js';
+import { APT_RELEASE_SHAPES, aptFamilyOf } from '../releases.js';
 
 /** What {@link findAptHeaders} needs. */
 export interface AptLookup {
@@ -144,8 +145,18 @@ async function gatherPool(lookup: AptLookup, sources: { source: AptSource; keys:
  * @throws BpfCompileError on integrity failures (signature, expired, checksum), hostile packages, unsafe cache.
  */
 export async function findAptHeaders(lookup: AptLookup): Promise<AptHeadersResult> {
-  const { sources, skipped, files } = aptSourcesFor(lookup);
+  const shaped = aptFamilyOf(lookup.release) !== undefined;
+  const { sources, skipped, files } = aptSourcesFor({ ...lookup, useSystemSources: lookup.useSystemSources && shaped });
   const searched: SourceOutcome[] = [...skipped];
+  if (!shaped && sources.length === 0) {
+    const ex = APT_RELEASE_SHAPES.flatMap((s) => s.examples.slice(0, 1)).join(', ');
+    return {
+      found: false,
+      reason: `${lookup.release} is not a Debian/Ubuntu kernel release (those look like ${ex}): not searched for in the apt repositories`,
+      hint: 'for a kernel built here, use its own tree (BPF_KERNEL_SOURCE) or `bpf-compile pack`; a repository that does carry it can be named with --apt-repo',
+      searched,
+    };
+  }
   if (sources.length === 0) {
     return {
       found: false,
