@@ -225,7 +225,7 @@ describe('distro source: loopback apt repositories', { skip }, () => {
     const [, flavourDeb] = await smallSuite('tampered-deb');
     const pooled = path.join(repoDir, 'tampered-deb/pool/main', path.basename(flavourDeb as string));
     const bytes = fs.readFileSync(pooled);
-    bytes[bytes.length - 10] ^= 0xff;
+    bytes[bytes.length - 10] = (bytes[bytes.length - 10] ?? 0) ^ 0xff;
     fs.writeFileSync(pooled, bytes);
     await failsClean(small(rootFor('tampered-deb'), path.join(work, 'c-tdeb')), (e) => {
       assert.equal(e.code, ErrorCode.INPUT_UNREADABLE);
