@@ -151,7 +151,13 @@ async function decideMode(options: CompileOptions, userDirs: readonly string[], 
  * @throws BpfCompileError `INPUT_UNREADABLE`, `HEADERS_NOT_FOUND`, `TOOLCHAIN_MISSING`, `TOOLCHAIN_MISMATCH`, `LIBBPF_NOT_FOUND`, …
  */
 export async function planCompile(options: CompileOptions): Promise<PlannedCompile> {
-  const target = resolveTarget(options);
+  // headers given: they name the target (an arm64 tree compiles for arm64 without repeating --arch)
+  const given = options.headers;
+  const target = resolveTarget({
+    ...options,
+    ...(given !== undefined && options.arch === undefined ? { arch: given.arch.machine } : {}),
+    ...(given !== undefined && options.kernelRelease === undefined ? { kernelRelease: given.release } : {}),
+  });
   const source = path.resolve(options.source);
   const output = path.resolve(options.output);
   let sourceText: string;
