@@ -127,6 +127,11 @@ export function classifyEntry(header: EntryHeader, limits: ExtractLimits): Entry
 export interface PackagePolicy {
   /** Directory prefixes to keep, as component lists (`['usr', 'src']`). */
   readonly keep: readonly (readonly string[])[];
+  /**
+   * Keep only this SRCARCH's `arch/<a>/` directory in the trees directly under these prefixes (Debian's `-common`
+   * ships all 13 arches: 22 of its 73 MB, 3,500 of its 9,400 files, of which the target needs one).
+   */
+  readonly onlyArch?: { readonly under: readonly (readonly string[])[]; readonly srcarch: string };
 }
 
 /** What to do with one package entry: like {@link classifyEntry}, plus `skip` for entries outside the kept dirs. */
@@ -151,6 +156,13 @@ export function classifyPackageEntry(header: EntryHeader, limits: ExtractLimits,
   const parts = normalizeEntryName(header.name, limits);
   if (parts.length === 0) return header.type === 'directory' ? { kind: 'root' } : classifyEntry(header, limits);
   if (!policy.keep.some((k) => under(parts, k))) return { kind: 'skip' };
+  const only = policy.onlyArch;
+  if (only !== undefined) {
+    for (const u of only.under) {
+      // <prefix>/<tree>/arch/<a>/…
+      if (parts.length > u.length + 2 && parts[u.length + 1] === 'arch' && parts[u.length + 2] !== only.srcarch && under(parts, u)) return { kind: 'skip' };
+    }
+  }
   if (header.type === 'symlink' && (header.linkname ?? '').startsWith('/')) {
     checkPathText(header.name, header.linkname ?? '', 'symlink target', limits);
     return classifyEntry({ ...header, linkname: rerootSymlinkTarget(parts, header.linkname ?? '') }, limits);

@@ -118,7 +118,7 @@ export function buildProgram(io: CliIo = defaultIo): Command {
   addTargetOptions(
     program
       .command('fetch')
-      .description('download the target kernel\'s headers (or, with --kind vmlinux, its BTF) from the mirrors into the cache (image builds, CI); offline afterwards')
+      .description('download the target kernel\'s headers (from the mirrors, else the distribution\'s own repositories) or, with --kind vmlinux, its BTF, into the cache (image builds, CI); offline afterwards')
       .addOption(
         new Option('--kind <kind>', 'kernel-tree: the headers archive, extracted; vmlinux: vmlinux.h from BTF (the live BTF when it describes the target, else the mirror\'s)')
           .choices(['kernel-tree', 'vmlinux'])
@@ -126,7 +126,7 @@ export function buildProgram(io: CliIo = defaultIo): Command {
       )
       .option('--json', 'print the result as JSON'),
   ).action(async (flags: TargetFlags & { json?: boolean; kind: HeaderKind }) => {
-    const options = (onProgress: ResolveOptions['onProgress']): ResolveOptions => ({ ...resolveOptionsOf(flags, onProgress), sources: [flags.kind === 'vmlinux' ? 'btf' : 'fetch'], kind: flags.kind });
+    const options = (onProgress: ResolveOptions['onProgress']): ResolveOptions => ({ ...resolveOptionsOf(flags, onProgress), sources: flags.kind === 'vmlinux' ? ['btf'] : ['fetch', 'distro'], kind: flags.kind });
     const h = await withProgress((onProgress) => resolveHeaders(options(onProgress)));
     warn(h.warnings);
     io.stdout(flags.json === true ? `${JSON.stringify(h, null, 2)}\n` : `${formatHeaders(h)}\n`);

@@ -1,8 +1,9 @@
 /**
  * A set of distribution packages, downloaded and unpacked into one content-addressed cache entry
- * `distro/p1-<sha256 of the packages' sha256s>`: the tree the packages would install, kept to the header dirs
- * (`usr/src`, `lib/modules`, `usr/lib/modules`), absolute links re-rooted into the entry, links into packages outside
- * the set dropped (see `archive/policy.ts`).
+ * `distro/p1-<sha256 of the target SRCARCH and the packages' sha256s>`: the tree the packages would install, kept to
+ * the header dirs (`usr/src`, `lib/modules`, `usr/lib/modules`) and, in the source trees, to the target's
+ * `arch/<srcarch>`; absolute links re-rooted into the entry, links into packages outside the set dropped (see
+ * `archive/policy.ts`).
  *
  * Cold, every package downloads at once, and each is unpacked while it downloads (the download's tee feeds the
  * extraction): the tree is published only when every download verified against its sha256 and every streamed package
@@ -28,8 +29,10 @@ export const DISTRO_NAMESPACE = 'distro';
 /** Bump when the unpacked layout or policy changes. */
 export const DISTRO_FORMAT = 1;
 
-/** The directories of a package kept in the tree. */
-export const HEADERS_PACKAGE_POLICY: PackagePolicy = { keep: [['usr', 'src'], ['lib', 'modules'], ['usr', 'lib', 'modules']] };
+/** The directories of a package kept in the tree, for a target SRCARCH (the other arches' headers are left out). */
+export function headersPackagePolicy(srcarch: string): PackagePolicy {
+  return { keep: [['usr', 'src'], ['lib', 'modules'], ['usr', 'lib', 'modules']], onlyArch: { under: [['usr', 'src']], srcarch } };
+}
 
 /** One package to install. */
 export interface PackageToInstall {
@@ -56,9 +59,9 @@ export interface InstallOptions {
   readonly onProgress?: (done: number, total: number) => void;
 }
 
-/** The key of a package set. */
-export function packageSetKey(packages: readonly { readonly sha256: string }[]): string {
-  const h = createHash('sha256').update(packages.map((p) => p.sha256).sort().join('\n')).digest('hex');
+/** The key of a package set unpacked for a SRCARCH. */
+export function packageSetKey(packages: readonly { readonly sha256: string }[], srcarch: string): string {
+  const h = createHash('sha256').update(`${srcarch}\n${packages.map((p) => p.sha256).sort().join('\n')}`).digest('hex');
   return `p${DISTRO_FORMAT}-${h}`;
 }
 
@@ -74,11 +77,12 @@ function clearDir(dir: string): void {
 export async function installPackages(packages: readonly PackageToInstall[], o: InstallOptions): Promise<CacheEntry> {
   return ensureEntry(o.cache, {
     namespace: DISTRO_NAMESPACE,
-    key: packageSetKey(packages),
+    key: packageSetKey(packages, o.meta.srcarch),
     ...(o.signal === undefined ? {} : { signal: o.signal }),
     build: async (dataDir, signal) => {
       if (o.offline) throw new OfflineMiss();
       const { extractPackagesInto } = await import('../archive/extract.js');
+      const policy = headersPackagePolicy(o.meta.srcarch);
       const files = packages.map((p) => cacheTempPath(o.cache, `pkg-${p.sha256.slice(0, 12)}`));
       const total = packages.reduce((n, p) => n + p.size, 0);
       const done = packages.map(() => 0);
@@ -87,7 +91,7 @@ export async function installPackages(packages: readonly PackageToInstall[], o: 
         const streamed = extractPackagesInto(
           tees.map((t) => ({ source: t, format: 'deb' as const })),
           dataDir,
-          HEADERS_PACKAGE_POLICY,
+          policy,
           { signal },
         ).then(
           (r) => r,
@@ -123,7 +127,7 @@ export async function installPackages(packages: readonly PackageToInstall[], o: 
           result = await extractPackagesInto(
             files.map((f) => ({ source: f, format: 'deb' as const })),
             dataDir,
-            HEADERS_PACKAGE_POLICY,
+            policy,
             { signal },
           );
           const bad = result.packages.findIndex((r, i) => r.sha256 !== packages[i]?.sha256);

@@ -29,6 +29,12 @@ export function formatDoctorReport(r: DoctorReport): string {
   lines.push('', `mirrors: ${n.mirrors.length === 0 ? 'none (BPF_COMPILE_MIRROR or --mirror)' : n.mirrors.join(' ')}${n.offline ? ' (offline)' : ''}`);
   const proxies = [`https:// ${n.httpsProxy === undefined ? 'direct' : `via ${n.httpsProxy}`}`, `http:// ${n.httpProxy === undefined ? 'direct' : `via ${n.httpProxy}`}`];
   lines.push(`  proxy: ${n.error ?? proxies.join(', ')}${n.noProxy === undefined ? '' : `; NO_PROXY: ${n.noProxy}`}`);
+  const d = r.distro;
+  lines.push('', `distro repositories${d.family === undefined ? ` (${r.target.release} is not a Debian/Ubuntu release: only --apt-repo ones are searched)` : ` (${d.family}-style release)`}:${d.repositories.length === 0 ? ' none' : ''}`);
+  for (const repo of d.repositories) {
+    lines.push(`  ${repo.repository}  ${repo.problem === undefined ? `${repo.keyCount} key${repo.keyCount === 1 ? '' : 's'} from ${repo.keys.join(', ')}` : `KEYS UNUSABLE: ${repo.problem}`}`);
+  }
+  for (const sk of d.skipped) lines.push(`  skipped ${sk.source}: ${sk.outcome}`);
   const bpf = r.bpf.permitted ? 'permitted' : `not permitted: ${r.bpf.reason ?? ''}`;
   lines.push('', `bpf() loading: ${bpf} (root: ${r.bpf.root ? 'yes' : 'no'}, bpftool: ${r.bpf.bpftool ?? 'not found'})`);
   lines.push('', `verdict: ${r.verdict.summary}`);

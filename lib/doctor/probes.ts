@@ -11,6 +11,7 @@ import { underRoot } from '../system/root.js';
 import { probeBpf, type BpfProbeResult } from './bpf-probe.js';
 import { probeToolchain, type ToolchainProbeOptions } from './toolchain-probe.js';
 import type { BtfReport, CacheReport, LibbpfReport, SourceReport, ToolchainReport } from './types.js';
+import { distroReport, type DistroReport } from './distro.js';
 
 /** Everything the doctor asks the machine. Each probe never throws for an expected "no". */
 export interface DoctorProbes {
@@ -21,6 +22,8 @@ export interface DoctorProbes {
   btf(root: string): Promise<BtfReport>;
   cache(options: { cacheDir: string | undefined; env: Readonly<Record<string, string | undefined>> }): Promise<CacheReport>;
   bpf(): Promise<BpfProbeResult>;
+  /** The distribution's repositories for the target (apt sources and their keys). */
+  distro(root: string, debArch: string, release: string, extraRepositories: readonly string[]): Promise<DistroReport>;
   /** The distro command that installs headers for `release` (from `/etc/os-release`), if known. */
   installCommand(root: string, release: string): Promise<string | undefined>;
 }
@@ -82,5 +85,6 @@ export const defaultProbes: DoctorProbes = {
   btf: probeBtf,
   cache: probeCache,
   bpf: () => probeBpf(),
+  distro: distroReport,
   installCommand: async (root, release) => headersInstallCommand(await readOsRelease(root), release),
 };

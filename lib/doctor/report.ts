@@ -1,4 +1,6 @@
 /** Build the doctor report: ask every probe, then decide the verdict, exit code and next steps (pure). */
+import type { DistroReport } from './distro.js';
+import type { ResolveOptions } from '../resolve.js';
 import os from 'node:os';
 import type { LoadModulePolicy } from '../kmod/load.js';
 import type { SourceContext } from '../sources/index.js';
@@ -16,6 +18,8 @@ export interface DoctorOptions extends TargetOptions {
   kheaders?: string;
   /** HTTP mirrors (their cached downloads count; the doctor never downloads). */
   mirrors?: readonly string[];
+  /** Extra apt repositories (as {@link ResolveOptions.aptRepositories}); reported with the target's own. */
+  aptRepositories?: readonly string[];
   /** Report as if `--offline` (the doctor never downloads either way). */
   offline?: boolean;
   /** Default here: `never` — the doctor does not load kernel modules unless asked. */
@@ -43,6 +47,7 @@ export interface DoctorFindings {
   readonly network: NetworkReport;
   readonly bpf: BpfProbeResult;
   readonly installCommand: string | undefined;
+  readonly distro: DistroReport;
 }
 
 /**
@@ -65,22 +70,24 @@ export async function buildDoctorReport(options: DoctorOptions = {}, probes: Par
     onProgress: undefined,
     btfFile: options.btf,
     mirrors: options.mirrors,
+    aptRepositories: options.aptRepositories,
     // the doctor reports what is there; it never downloads (a cached mirror download still counts)
     offline: true,
     btfModules: options.btfModules ?? [],
   };
-  const [toolchain, libbpf, btf, cache, bpf, installCommand] = await Promise.all([
+  const [toolchain, libbpf, btf, cache, bpf, installCommand, distro] = await Promise.all([
     p.toolchain({ clang: options.clang, opt: options.opt, llc: options.llc, env }),
     p.libbpf(target.root, options.libbpfInclude ?? nonEmpty(env['BPF_COMPILE_LIBBPF_INCLUDE'])),
     p.btf(target.root),
     p.cache({ cacheDir: options.cacheDir, env }),
     p.bpf(),
     p.installCommand(target.root, target.release),
+    p.distro(target.root, target.arch.debArch, target.release, options.aptRepositories ?? []),
   ]);
   const sources = await p.sources(ctx);
   const running = target.root === '/' && target.release === os.release();
   const network = networkReport(options.mirrors, options.offline, env);
-  return judge({ target, running, toolchain, libbpf, sources, btf, cache, network, bpf, installCommand });
+  return judge({ target, running, toolchain, libbpf, sources, btf, cache, network, bpf, installCommand, distro });
 }
 
 function nonEmpty(s: string | undefined): string | undefined {
@@ -122,6 +129,10 @@ export function nextStepsOf(f: DoctorFindings, v: DoctorVerdict): string[] {
   if (t.clangOk && strip?.path === undefined) steps.push('optional: install llvm-strip to strip debug info from objects: apt-get install llvm');
   if (!f.libbpf.ok) steps.push(f.libbpf.hint ?? 'install libbpf headers: apt-get install libbpf-dev');
   const tree = f.sources.some((s) => s.found && s.kind === 'kernel-tree');
+  const distro = f.sources.find((s) => s.name === 'distro');
+  if (!tree && distro !== undefined && !distro.found && /never (downloaded|verified)/.test(distro.reason ?? '') && !f.network.offline) {
+    steps.push(`download the headers packages from the distribution's repositories, nothing installed (the doctor only looks at the cache): bpf-compile fetch${f.running ? '' : ` --kernel-release ${rel}`}`);
+  }
   if (!tree) {
     steps.push(f.installCommand === undefined ? `install the kernel headers for ${rel}, or point BPF_KERNEL_SOURCE at a configured tree` : `install the kernel headers for ${rel}: ${f.installCommand}`);
   }
@@ -164,6 +175,7 @@ export function judge(f: DoctorFindings): DoctorReport {
     btf: f.btf,
     cache: f.cache,
     network: f.network,
+    distro: f.distro,
     bpf: f.bpf,
     verdict,
     nextSteps: nextStepsOf(f, verdict),

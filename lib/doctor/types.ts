@@ -1,3 +1,4 @@
+import type { DistroReport } from './distro.js';
 /** The shape of a `bpf-compile doctor` report (also its `--json` output). */
 import type { NetworkReport } from './network.js';
 import type { BpfProbeResult } from './bpf-probe.js';
@@ -94,6 +95,8 @@ export interface DoctorReport {
   readonly cache: CacheReport;
   /** Mirrors, offline mode and proxies. */
   readonly network: NetworkReport;
+  /** The distribution's repositories the `distro` source reads. */
+  readonly distro: DistroReport;
   readonly bpf: BpfProbeResult;
   readonly verdict: DoctorVerdict;
   /** Concrete commands to run, most important first. */

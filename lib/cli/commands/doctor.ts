@@ -28,6 +28,7 @@ function doctorOptionsOf(f: DoctorFlags, loadModuleExplicit: boolean): DoctorOpt
     btfModules: f.btfModule ?? [],
     ...(f.mirror === undefined || f.mirror.length === 0 ? {} : { mirrors: f.mirror }),
     ...(f.offline === true ? { offline: true } : {}),
+    ...(f.aptRepo === undefined || f.aptRepo.length === 0 ? {} : { aptRepositories: f.aptRepo }),
     clang: f.clang,
     opt: f.opt,
     llc: f.llc,
