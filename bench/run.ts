@@ -13,6 +13,7 @@ const BENCHES: ReadonlyArray<readonly [title: string, file: string, fn: string]>
   ['warm headers', 'headers.ts', 'runHeadersBench'],
   ['extraction', 'extract.ts', 'runExtractBench'],
   ['fetch', 'fetch.ts', 'runFetchBench'],
+  ['distro repositories', 'distro.ts', 'runDistroBench'],
   ['BTF → vmlinux.h', 'btf.ts', 'runBtfBench'],
 ];
 

@@ -2,6 +2,7 @@ import { Option, type Command } from 'commander';
 import { knownArchNames } from '../arch.js';
 import type { LoadModulePolicy } from '../kmod/load.js';
 import type { ResolveOptions } from '../resolve.js';
+import { sourceNames } from '../sources/index.js';
 
 /** Options every command that targets a kernel takes. */
 export interface TargetFlags {
@@ -21,6 +22,7 @@ export interface TargetFlags {
   kernelSource?: string;
   kernelBuild?: string;
   aptRepo?: string[];
+  sources?: string;
 }
 
 /** The options every command that targets a kernel takes (headers, cflags, compile, vmlinux, fetch, build, doctor, pack). */
@@ -41,6 +43,7 @@ export function addTargetOptions(cmd: Command): Command {
     .option('--offline', 'never use the network: only cached downloads (also BPF_COMPILE_OFFLINE=1)')
     .option('--sha256 <hex>', 'pin the sha256 of the headers archive downloaded from a mirror (needed for a plain-http mirror on another host)')
     .option('--btf-sha256 <hex>', 'pin the sha256 of the BTF file downloaded from a mirror')
+    .option('--sources <names>', `only try these header sources, in the standard order, comma-separated (default: all): ${sourceNames().join(', ')}`)
     .option('--apt-repo <line>', 'also search this apt repository for headers packages: "[signed-by=KEYRING] URI SUITE COMPONENT…" (sources.list form); repeatable', collect, []);
 }
 
@@ -69,5 +72,6 @@ export function resolveOptionsOf(f: TargetFlags, onProgress?: ResolveOptions['on
     kernelSource: f.kernelSource,
     kernelBuild: f.kernelBuild,
     ...(f.aptRepo === undefined || f.aptRepo.length === 0 ? {} : { aptRepositories: f.aptRepo }),
+    ...(f.sources === undefined ? {} : { sources: f.sources.split(',').map((n) => n.trim()).filter(Boolean) }),
   };
 }
