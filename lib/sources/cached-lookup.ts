@@ -1,0 +1,72 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { toCache } from '../cache/entry.js';
+import { readCompleteManifest, type Manifest } from '../cache/manifest.js';
+import { readKernelIdentity } from '../system/kernel-identity.js';
+import type { SourceContext, SourceResult } from './types.js';
+import { validateTreePair } from './tree.js';
+
+/** Namespaces whose entries are header trees fetched earlier: unpacked distro packages, extracted archives. */
+const TREE_NAMESPACES = ['distro', 'kheaders'] as const;
+
+interface Candidate {
+  readonly namespace: (typeof TREE_NAMESPACES)[number];
+  readonly dir: string;
+  readonly manifest: Manifest;
+}
+
+function candidates(root: string, release: string, uid: number): Candidate[] {
+  const out: Candidate[] = [];
+  for (const namespace of TREE_NAMESPACES) {
+    let keys: string[];
+    try {
+      keys = fs.readdirSync(path.join(root, namespace));
+    } catch {
+      continue;
+    }
+    for (const key of keys) {
+      if (key.startsWith('.') || key.includes('.')) continue; // temp, trash, locks, owners
+      const entryPath = path.join(root, namespace, key);
+      let m: Manifest | undefined;
+      try {
+        m = readCompleteManifest(entryPath, namespace, key, uid);
+      } catch {
+        m = undefined; // an unsafe entry is never used; the source that made it reports it
+      }
+      if (m !== undefined && m.release === release) out.push({ namespace, dir: path.join(entryPath, 'data'), manifest: m });
+    }
+  }
+  return out.sort((a, b) => b.manifest.createdAt.localeCompare(a.manifest.createdAt));
+}
+
+/** The `cached` source's lookup (see `sources/cached.ts`). Loaded on first use. */
+export async function findCachedHeaders(ctx: SourceContext): Promise<SourceResult> {
+  const cache = toCache({ cacheDir: ctx.cacheDir, env: ctx.env });
+  const { release, arch } = ctx.target;
+  const identity = readKernelIdentity(ctx.target.root, release);
+  const skipped: string[] = [];
+  for (const c of candidates(cache.root, release, cache.uid)) {
+    const extra = c.manifest.extra ?? {};
+    let tree;
+    if (c.namespace === 'distro') {
+      if (extra['srcarch'] !== arch.srcarch || extra['distroArch'] !== arch.debArch) continue;
+      const version = extra['packageVersion'];
+      if (identity !== undefined && version !== identity.packageVersion) {
+        skipped.push(`${c.dir}: packages ${String(version)}, the running kernel is ${identity.packageVersion}`);
+        continue;
+      }
+      const { treeOfPackageSet } = await import('../distro/source.js');
+      tree = await treeOfPackageSet(c.dir, release, ctx);
+    } else {
+      tree = await validateTreePair(c.dir, c.dir, arch);
+      if (tree.ok && !fs.existsSync(path.join(c.dir, 'arch', arch.srcarch, 'include', 'generated'))) continue;
+    }
+    if (!tree.ok) continue;
+    const from = c.namespace === 'distro' ? `distro packages ${String(extra['packageVersion'] ?? '')}` : `archive sha256 ${(c.manifest.sha256 ?? '').slice(0, 12)}…`;
+    return { found: true, kind: 'kernel-tree', tree: tree.tree, detail: `${c.dir} (${from}, fetched ${c.manifest.createdAt})` };
+  }
+  return {
+    found: false,
+    reason: `nothing fetched for ${release} ${arch.srcarch} in ${cache.root}${skipped.length > 0 ? ` (${skipped.join('; ')})` : ''}`,
+  };
+}
