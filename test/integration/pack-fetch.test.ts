@@ -64,3 +64,21 @@ test('bpf-compile fetch warms the cache and prints JSON', async (t) => {
   assert.equal(j.source, 'fetch');
   assert.ok(j.sourceDir.startsWith(cacheDir));
 });
+
+test('bpf-compile fetch --mirror, then headers with no mirror named (and --offline): found again in the cache', async (t) => {
+  if (server === undefined || release === undefined) return t.skip('no installed kernel headers to pack');
+  const cacheDir = path.join(tmp.dir, 'cache-again');
+  const root = path.join(tmp.dir, 'empty-root');
+  const cli = (args: string[]) => execa('node', ['--import', 'tsx', BIN, ...args, '--kernel-release', release as string, '--cache-dir', cacheDir, '--root', root, '--json'], { reject: false, env: cleanEnv() });
+  const fetched = await cli(['fetch', '--mirror', (server as MirrorServer).url]);
+  assert.equal(fetched.exitCode, 0, String(fetched.stderr));
+  const seen = (server as MirrorServer).log.length;
+  for (const extra of [[], ['--offline']]) {
+    const r = await cli(['headers', ...extra]);
+    assert.equal(r.exitCode, 0, String(r.stderr));
+    const j = JSON.parse(String(r.stdout)) as { source: string; sourceDir: string };
+    assert.equal(j.source, 'cached');
+    assert.equal(j.sourceDir, (JSON.parse(String(fetched.stdout)) as { sourceDir: string }).sourceDir);
+  }
+  assert.equal((server as MirrorServer).log.length, seen, 'no request after the fetch');
+});
