@@ -161,8 +161,16 @@ function xzDecoder(xzPath: string, memlimit: number): XzStream {
   });
 }
 
-function lzmaNativeDecoder(memlimit: number): XzStream {
-  const stream = lzmaLib().createStream('streamDecoder', { memlimit, bufsize: 256 * 1024 });
+/**
+ * An in-process duplex (lzma-native, zlib, a pass-through) as a decoder: `finished` settles with its end, or with
+ * `failure(err)` for its error, or with `stopped` when it closed early or was destroyed.
+ */
+export function streamDecoder<K extends DecoderKind>(
+  kind: K,
+  stream: NodeJS.ReadWriteStream & { destroy(err?: Error): void; on(event: string, fn: (...args: never[]) => void): unknown },
+  failure: (err: Error) => BpfCompileError,
+  stopped: () => BpfCompileError,
+): CoderStream<K> {
   let destroyed = false;
   const finished = new Promise<void>((resolve, reject) => {
     let ended = false;
@@ -171,25 +179,33 @@ function lzmaNativeDecoder(memlimit: number): XzStream {
       resolve();
     });
     stream.on('close', () => {
-      if (!ended) reject(corrupt('decoding was stopped'));
+      if (!ended) reject(stopped());
     });
-    stream.on('error', (err: Error) => {
-      if (destroyed) reject(corrupt('decoding was stopped'));
-      else if (/memlimit|memory/i.test(err.message)) {
-        reject(new BpfCompileError(ErrorCode.ARCHIVE_TOO_LARGE, `the archive needs more than ${memlimit} bytes of memory to decode`, { cause: err }));
-      } else reject(corrupt(err.message, err));
-    });
+    stream.on('error', (err: Error) => reject(destroyed ? stopped() : failure(err)));
   });
   return {
-    kind: 'lzma-native',
-    input: stream,
-    output: stream,
+    kind,
+    input: stream as unknown as Writable,
+    output: stream as unknown as Readable,
     finished,
     destroy(): void {
       destroyed = true;
       stream.destroy(new Error('stopped'));
     },
   };
+}
+
+function lzmaNativeDecoder(memlimit: number): XzStream {
+  const stream = lzmaLib().createStream('streamDecoder', { memlimit, bufsize: 256 * 1024 });
+  return streamDecoder(
+    'lzma-native',
+    stream,
+    (err) =>
+      /memlimit|memory/i.test(err.message)
+        ? new BpfCompileError(ErrorCode.ARCHIVE_TOO_LARGE, `the archive needs more than ${memlimit} bytes of memory to decode`, { cause: err })
+        : corrupt(err.message, err),
+    () => corrupt('decoding was stopped'),
+  );
 }
 
 /** Start a decoder. `xzPath` overrides the PATH lookup. */

@@ -8,7 +8,7 @@ import { PassThrough, type Transform } from 'node:stream';
 import zlib from 'node:zlib';
 import { BpfCompileError, ErrorCode } from '../errors.js';
 import { DebDataStream, type DataCompression } from './ar.js';
-import { childDecoder, createDecoder, findProgram, type CoderStream, type Decoder, type DecoderChoice } from './decoder.js';
+import { childDecoder, createDecoder, findProgram, streamDecoder, type CoderStream, type Decoder, type DecoderChoice } from './decoder.js';
 
 function corruptAs(format: string): (message: string, cause?: unknown) => BpfCompileError {
   return (message, cause) =>
@@ -38,29 +38,8 @@ export function zstdDecoder(memlimit: number): CoderStream<'zstd'> {
 
 /** A transform as a decoder (gzip, none). */
 function transformDecoder<K extends 'gzip' | 'none'>(kind: K, stream: Transform): CoderStream<K> {
-  let destroyed = false;
   const corrupt = corruptAs(kind === 'gzip' ? 'gzip' : 'tar');
-  const finished = new Promise<void>((resolve, reject) => {
-    let ended = false;
-    stream.on('end', () => {
-      ended = true;
-      resolve();
-    });
-    stream.on('close', () => {
-      if (!ended) reject(corrupt('decoding was stopped'));
-    });
-    stream.on('error', (err: Error) => reject(destroyed ? corrupt('decoding was stopped') : corrupt(err.message, err)));
-  });
-  return {
-    kind,
-    input: stream,
-    output: stream,
-    finished,
-    destroy(): void {
-      destroyed = true;
-      stream.destroy(new Error('stopped'));
-    },
-  };
+  return streamDecoder(kind, stream, (err) => corrupt(err.message, err), () => corrupt('decoding was stopped'));
 }
 
 /** A decoder for one compression. */
