@@ -97,7 +97,9 @@ async function gatherPool(lookup: AptLookup, sources: { source: AptSource; keys:
       try {
         r = await loadRelease(source, keys, lookup.repo);
       } catch (err) {
-        if (isFatal(err)) throw err;
+        // offline, a remembered Release past its Valid-Until is only unusable, not an attack in progress
+        const staleCopy = lookup.repo.offline && fetchFailureReason(err) === 'expired';
+        if (isFatal(err) && !staleCopy) throw err;
         searched.push({ source: name, outcome: (err as BpfCompileError).message });
         return;
       }

@@ -214,9 +214,10 @@ export async function loadHeadersIndex(r: VerifiedRelease, component: string, ar
             await get(url);
           }
           const packages = await parseIndexFile(dest, compressionOf(file));
-          fs.writeFileSync(path.join(dataDir, HEADERS_FILE), JSON.stringify(packages), { mode: 0o644 });
+          const json = JSON.stringify(packages);
+          fs.writeFileSync(path.join(dataDir, HEADERS_FILE), json, { mode: 0o644 });
           downloaded = true;
-          return { source: url, sha256: file.sha256, files: 1, bytes: file.size, extra: { packages: packages.length, format: INDEX_FORMAT } };
+          return { source: url, sha256: file.sha256, files: 1, bytes: Buffer.byteLength(json), extra: { packages: packages.length, format: INDEX_FORMAT, indexBytes: file.size } };
         } finally {
           fs.rmSync(dest, { force: true });
         }
