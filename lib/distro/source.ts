@@ -1,4 +1,3 @@
-import path from 'node:path';
 import { BpfCompileError } from '../errors.js';
 import { offlineFromEnv } from '../fetch/mirrors.js';
 import { toCache } from '../cache/entry.js';
@@ -6,19 +5,14 @@ import { readAptOptions } from './apt/conf.js';
 import { findAptHeaders } from './apt/index.js';
 import { readKernelIdentity } from '../system/kernel-identity.js';
 import type { SourceContext, SourceResult } from '../sources/types.js';
-import { realDirUnderRoot, validateTreePair } from '../sources/tree.js';
+import { modulesTreeUnder } from '../sources/tree.js';
 
 /**
  * The tree of an unpacked package set (a cache entry laid out like the root file system it would be installed on):
- * `lib/modules/<release>/{build,source}` resolved inside it, exactly as the `modules` source does on a live system.
+ * found in it exactly as the `modules` source finds an installed tree.
  */
-export async function treeOfPackageSet(dir: string, release: string, ctx: SourceContext): Promise<{ ok: true; tree: { sourceDir: string; buildDir: string } } | { ok: false; reason: string }> {
-  const mod = path.posix.join('/lib/modules', release);
-  const build = realDirUnderRoot(dir, `${mod}/build`);
-  const source = realDirUnderRoot(dir, `${mod}/source`);
-  const present = [source, build].flatMap((s) => (s.ok ? [s.dir] : []));
-  if (present.length === 0) return { ok: false, reason: `the packages hold no ${mod}/build or source (${build.ok ? '' : build.reason})` };
-  return validateTreePair(present[0] as string, present[present.length - 1] as string, ctx.target.arch);
+export function treeOfPackageSet(dir: string, release: string, ctx: SourceContext): ReturnType<typeof modulesTreeUnder> {
+  return modulesTreeUnder(dir, release, ctx.target.arch);
 }
 
 /** The apt options that matter for downloads, merged into the environment the downloads read proxies from. */

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { underRoot } from '../system/root.js';
 import type { HeaderSource, SourceContext, SourceResult } from './types.js';
-import { realDirUnderRoot, validateTreePair } from './tree.js';
+import { modulesTreeUnder } from './tree.js';
 
 /**
  * The installed tree of the target release: `/lib/modules/<release>/build` and `/lib/modules/<release>/source`
@@ -14,16 +14,8 @@ export const modulesSource: HeaderSource = {
   description: 'the installed tree /lib/modules/<release>/{build,source}',
   kind: 'kernel-tree',
   async find(ctx: SourceContext): Promise<SourceResult> {
-    const dir = path.posix.join('/lib/modules', ctx.target.release);
-    const base = underRoot(ctx.target.root, dir);
-    const build = realDirUnderRoot(ctx.target.root, `${dir}/build`);
-    const source = realDirUnderRoot(ctx.target.root, `${dir}/source`);
-    const present = [source, build].flatMap((s) => (s.ok ? [s.dir] : []));
-    if (present.length === 0) {
-      return { found: false, reason: build.ok || source.ok ? 'unreachable' : `${build.reason}; ${source.reason}` };
-    }
-    const checked = await validateTreePair(present[0] as string, present[present.length - 1] as string, ctx.target.arch);
+    const checked = await modulesTreeUnder(ctx.target.root, ctx.target.release, ctx.target.arch);
     if (!checked.ok) return { found: false, reason: checked.reason };
-    return { found: true, kind: 'kernel-tree', tree: checked.tree, detail: base };
+    return { found: true, kind: 'kernel-tree', tree: checked.tree, detail: underRoot(ctx.target.root, path.posix.join('/lib/modules', ctx.target.release)) };
   },
 };

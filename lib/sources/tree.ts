@@ -135,3 +135,16 @@ export async function validateTreePair(
   if (!archState.ok) return { ok: false, reason: `tree has no headers for arch ${arch.srcarch} (${archState.reason})` };
   return { ok: true, tree };
 }
+
+/**
+ * The installed tree of `release` on the system rooted at `root`: `/lib/modules/<release>/build` and `…/source`,
+ * links resolved against the root, either one alone serving as both, validated for `arch`.
+ */
+export async function modulesTreeUnder(root: string, release: string, arch: ArchInfo): Promise<{ ok: true; tree: KernelTree } | { ok: false; reason: string }> {
+  const dir = path.posix.join('/lib/modules', release);
+  const build = realDirUnderRoot(root, `${dir}/build`);
+  const source = realDirUnderRoot(root, `${dir}/source`);
+  const present = [source, build].flatMap((s) => (s.ok ? [s.dir] : []));
+  if (present.length === 0) return { ok: false, reason: `${build.ok ? '' : build.reason}; ${source.ok ? '' : source.reason}` };
+  return validateTreePair(present[0] as string, present[present.length - 1] as string, arch);
+}
