@@ -1,6 +1,7 @@
 /** The doctor's view of the distribution's repositories: which apt sources serve the target arch, and their keys. Reads files only. */
 import { isBpfCompileError } from '../errors.js';
 import { aptFamilyOf } from '../distro/releases.js';
+import { readKernelIdentity } from '../system/kernel-identity.js';
 
 /** One repository as the doctor sees it. */
 export interface RepositoryReport {
@@ -22,6 +23,8 @@ export interface DistroReport {
   readonly family: string | undefined;
   readonly repositories: readonly RepositoryReport[];
   readonly skipped: readonly { readonly source: string; readonly outcome: string }[];
+  /** The target kernel's package build, when `/proc` under the root describes it (`6.1.192-3` from `/proc/version`). */
+  readonly identity?: { readonly distro: string; readonly packageVersion: string; readonly from: string };
 }
 
 /** Read the target's apt repositories and their keys (under `root`), as the distro source would. */
@@ -39,5 +42,6 @@ export async function distroReport(root: string, debArch: string, release: strin
       repositories.push({ ...base, keys: [], keyCount: 0, problem: err.message });
     }
   }
-  return { family: aptFamilyOf(release)?.family, repositories, skipped };
+  const id = readKernelIdentity(root, release);
+  return { family: aptFamilyOf(release)?.family, repositories, skipped, ...(id === undefined ? {} : { identity: { distro: id.distro, packageVersion: id.packageVersion, from: id.from } }) };
 }

@@ -35,6 +35,7 @@ export function formatDoctorReport(r: DoctorReport): string {
     lines.push(`  ${repo.repository}  ${repo.problem === undefined ? `${repo.keyCount} key${repo.keyCount === 1 ? '' : 's'} from ${repo.keys.join(', ')}` : `KEYS UNUSABLE: ${repo.problem}`}`);
   }
   for (const sk of d.skipped) lines.push(`  skipped ${sk.source}: ${sk.outcome}`);
+  if (d.identity !== undefined) lines.push(`  kernel build: ${d.identity.distro} ${d.identity.packageVersion} (${d.identity.from})`);
   const bpf = r.bpf.permitted ? 'permitted' : `not permitted: ${r.bpf.reason ?? ''}`;
   lines.push('', `bpf() loading: ${bpf} (root: ${r.bpf.root ? 'yes' : 'no'}, bpftool: ${r.bpf.bpftool ?? 'not found'})`);
   lines.push('', `verdict: ${r.verdict.summary}`);
