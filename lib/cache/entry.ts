@@ -24,7 +24,7 @@ import { BpfCompileError, ErrorCode, errnoCode } from '../errors.js';
 import { createLease, type Lease } from './lease.js';
 import { acquireLock, type LockOptions } from './lock.js';
 import { CACHE_FORMAT_VERSION, DATA_DIR, readCompleteManifest, writeManifest, type Manifest, type ManifestFields } from './manifest.js';
-import { ensureOwnedDir, openCache, type Cache, type OpenCacheOptions } from './safety.js';
+import { cacheAccessError, ensureOwnedDir, openCache, type Cache, type OpenCacheOptions } from './safety.js';
 
 /** Allowed namespace names. */
 const NAMESPACE_RE = /^[a-z0-9][a-z0-9_-]{0,63}$/;
@@ -158,7 +158,12 @@ export async function ensureEntry(cacheRef: CacheRef, spec: EnsureEntrySpec): Pr
     removeLeftovers(nsDir, spec.key);
     if (fs.existsSync(entryPath) || isSymlink(entryPath)) trashDir(nsDir, spec.key, entryPath);
 
-    const tmp = fs.mkdtempSync(path.join(nsDir, `.tmp-${spec.key}-${process.pid}-`));
+    let tmp: string;
+    try {
+      tmp = fs.mkdtempSync(path.join(nsDir, `.tmp-${spec.key}-${process.pid}-`));
+    } catch (err) {
+      throw cacheAccessError(cache.root, nsDir, err, 'write') ?? err;
+    }
     try {
       fs.chmodSync(tmp, cache.dirMode);
       const dataDir = path.join(tmp, DATA_DIR);

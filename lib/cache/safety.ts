@@ -80,6 +80,28 @@ export function checkOwnedPath(p: string, kind: 'dir' | 'file', uid = currentUid
   return true;
 }
 
+/** The error for a cache this user may not read or write (EACCES, EPERM, EROFS), else undefined. */
+export function cacheAccessError(root: string, p: string, err: unknown, doing: 'read' | 'write'): BpfCompileError | undefined {
+  const code = errnoCode(err);
+  if (code !== 'EACCES' && code !== 'EPERM' && code !== 'EROFS') return undefined;
+  let owner = '';
+  try {
+    const st = fs.statSync(root);
+    owner = ` (the cache ${root} belongs to uid ${st.uid}, mode ${(st.mode & 0o7777).toString(8)})`;
+  } catch {
+    // unknown
+  }
+  const uid = currentUid();
+  return new BpfCompileError(ErrorCode.CACHE_UNSAFE, `cannot ${doing} the cache: ${p}: ${code === 'EROFS' ? 'read-only file system' : 'permission denied'}${owner}`, {
+    hint:
+      code === 'EROFS'
+        ? 'point --cache-dir / BPF_COMPILE_CACHE_DIR at a writable directory, or warm this cache where it is writable (bpf-compile fetch)'
+        : `use a cache of your own (uid ${uid}): unset BPF_COMPILE_CACHE_DIR or pass --cache-dir ~/.cache/bpf-compile; or run as the cache's owner`,
+    cause: err,
+    details: { path: p, root, problem: doing === 'read' ? 'not readable' : 'not writable', errno: code },
+  });
+}
+
 /** Check the (real) ancestors of the cache root. */
 function checkAncestors(root: string, uid: number): void {
   let dir: string;
@@ -113,7 +135,15 @@ export function openCache(options: OpenCacheOptions = {}): Cache {
   const uid = options.uid ?? currentUid();
   const dirMode = origin === 'system' ? 0o755 : 0o700;
   checkAncestors(root, uid);
-  if (!checkOwnedPath(root, 'dir', uid)) {
+  let exists: boolean;
+  try {
+    exists = checkOwnedPath(root, 'dir', uid);
+    // root's cache (0700, or one only root may enter) must not surface as a raw EACCES deep inside a lookup
+    if (exists) fs.accessSync(root, fs.constants.R_OK | fs.constants.X_OK);
+  } catch (err) {
+    throw cacheAccessError(root, root, err, 'read') ?? err;
+  }
+  if (!exists) {
     if (options.create === false) return { root, origin, uid, dirMode };
     fs.mkdirSync(path.dirname(root), { recursive: true, mode: 0o700 });
     try {
@@ -133,7 +163,7 @@ export function ensureOwnedDir(cache: Cache, p: string): void {
   try {
     fs.mkdirSync(p, { mode: cache.dirMode });
   } catch (err) {
-    if (errnoCode(err) !== 'EEXIST') throw err;
+    if (errnoCode(err) !== 'EEXIST') throw cacheAccessError(cache.root, p, err, 'write') ?? err;
   }
   checkOwnedPath(p, 'dir', cache.uid);
 }

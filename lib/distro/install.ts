@@ -16,7 +16,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { PassThrough } from 'node:stream';
 import { ensureEntry, type CacheEntry } from '../cache/entry.js';
-import type { Cache } from '../cache/safety.js';
+import { cacheAccessError, type Cache } from '../cache/safety.js';
 import type { JsonValue } from '../cache/manifest.js';
 import { BpfCompileError, ErrorCode } from '../errors.js';
 import { download } from '../fetch/download.js';
@@ -119,7 +119,7 @@ export async function installPackages(packages: readonly PackageToInstall[], o: 
         if (failed !== undefined) {
           for (const t of tees) t.destroy();
           await streamed;
-          throw failed.reason;
+          throw cacheAccessError(o.cache.root, o.cache.root, failed.reason, 'write') ?? failed.reason;
         }
         let result = await streamed;
         if (result === undefined || result.packages.some((r, i) => r.sha256 !== packages[i]?.sha256)) {

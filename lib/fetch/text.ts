@@ -1,7 +1,7 @@
 /** Small downloads (index files, checksums, signatures) read into memory through a private temp file in the cache root. */
 import fs from 'node:fs';
 import path from 'node:path';
-import type { Cache } from '../cache/safety.js';
+import { cacheAccessError, type Cache } from '../cache/safety.js';
 import { download, type DownloadOptions } from './download.js';
 
 /** Download knobs callers (tests) may tune. */
@@ -40,6 +40,8 @@ export async function fetchBytes(url: string, o: FetchSmallOptions): Promise<Buf
       ...(o.signal === undefined ? {} : { signal: o.signal }),
     });
     return fs.readFileSync(dest);
+  } catch (err) {
+    throw cacheAccessError(o.cache.root, dest, err, 'write') ?? err;
   } finally {
     fs.rmSync(dest, { force: true });
   }

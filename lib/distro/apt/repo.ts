@@ -17,7 +17,7 @@ import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { Writable } from 'node:stream';
 import { ensureEntry } from '../../cache/entry.js';
-import { ensureOwnedDir, type Cache } from '../../cache/safety.js';
+import { cacheAccessError, ensureOwnedDir, type Cache } from '../../cache/safety.js';
 import { download } from '../../fetch/download.js';
 import { fetchError, fetchFailureReason } from '../../fetch/errors.js';
 import { cacheTempPath, fetchBytes, type DownloadTuning } from '../../fetch/text.js';
@@ -124,7 +124,8 @@ function checkValidity(release: ReleaseInfo, source: AptSource, what: string, rc
  */
 export async function loadRelease(source: AptSource, keys: KeyringReader, rc: RepoContext): Promise<VerifiedRelease | undefined> {
   const distsUrl = distsUrlOf(source);
-  const small = { cache: rc.cache, env: rc.env, tuning: rc.tuning, signal: rc.signal, maxBytes: 64 * 1024 * 1024 };
+  // one retry for the Release: an unreachable repository must not hold up every resolve for seconds
+  const small = { cache: rc.cache, env: rc.env, tuning: { retries: 1, ...rc.tuning }, signal: rc.signal, maxBytes: 64 * 1024 * 1024 };
   if (rc.offline) {
     const memo = recall(rc.cache, source);
     if (memo === undefined) return undefined;
@@ -210,7 +211,7 @@ export async function loadHeadersIndex(r: VerifiedRelease, component: string, ar
           try {
             await get(r.release.acquireByHash ? byHash : url);
           } catch (err) {
-            if (!r.release.acquireByHash || !is404(err)) throw err;
+            if (!r.release.acquireByHash || !is404(err)) throw cacheAccessError(rc.cache.root, dest, err, 'write') ?? err;
             await get(url);
           }
           const packages = await parseIndexFile(dest, compressionOf(file));
