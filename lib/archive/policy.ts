@@ -26,6 +26,14 @@ export interface EntryHeader {
   readonly linkname?: string | null;
 }
 
+/** The hint for a kheaders archive of links to the build machine's files instead of headers. */
+export const KLEAF_SYMLINK_HINT =
+  "This archive's headers are symlinks to absolute paths on the machine that built the kernel, not headers: the known " +
+  'cause is an Android kernel built with Bazel/Kleaf whose kheaders.tar.xz was packed without dereferencing links ' +
+  '(bcc #4503). Use a kernel build whose archive holds the files (rebuilt with the fix), or another source: the ' +
+  "vendor's kernel tree (--kernel-source DIR), a `bpf-compile pack` archive made where the tree is, or CO-RE with the " +
+  "kernel's BTF.";
+
 /** Raise `ARCHIVE_UNSAFE` for `entry`. */
 export function unsafe(entry: string, why: string, hint?: string): never {
   throw new BpfCompileError(ErrorCode.ARCHIVE_UNSAFE, `refusing archive entry ${JSON.stringify(entry)}: ${why}`, {
@@ -73,7 +81,12 @@ export function normalizeEntryName(name: string, limits: ExtractLimits): string[
 export function checkSymlinkTarget(entry: string, linkParts: readonly string[], target: string, limits: ExtractLimits): void {
   if (target === '') unsafe(entry, 'symlink with an empty target');
   checkPathText(entry, target, 'symlink target', limits);
-  if (target.startsWith('/')) unsafe(entry, `absolute symlink target ${JSON.stringify(target)}`);
+  if (target.startsWith('/')) {
+    // every header a link to a path on the machine that built the kernel: Android 6.1 kernels built with Bazel/Kleaf
+    // shipped such a kheaders.tar.xz (bcc #4503); it holds no headers at all
+    const header = /\.h$/.test(entry) && /(^|\/)(include|arch)\//.test(entry);
+    unsafe(entry, `absolute symlink target ${JSON.stringify(target)}`, header ? KLEAF_SYMLINK_HINT : undefined);
+  }
   let depth = linkParts.length - 1;
   for (const part of target.split('/')) {
     if (part === '' || part === '.') continue;

@@ -25,6 +25,16 @@ describe('archive entry policy', () => {
     unsafe(() => normalizeEntryName(`${'n'.repeat(256)}`, L));
     unsafe(() => normalizeEntryName('d/'.repeat(65) + 'f', L));
   });
+  it('an archive of headers that are links to the build machine (Android Kleaf, bcc #4503) names the cause and the fix', () => {
+    assert.throws(
+      () => classifyEntry({ name: './include/linux/types.h', type: 'symlink', linkname: '/home/build/kernel/common/include/linux/types.h' }, L),
+      (err: unknown) => isBpfCompileError(err, 'ARCHIVE_UNSAFE') && /Bazel\/Kleaf/.test(err.hint ?? '') && /bcc #4503/.test(err.hint ?? '') && /--kernel-source|pack|BTF/.test(err.hint ?? ''),
+    );
+    assert.throws(
+      () => classifyEntry({ name: './tmp/link', type: 'symlink', linkname: '/etc/passwd' }, L),
+      (err: unknown) => isBpfCompileError(err, 'ARCHIVE_UNSAFE') && !/Kleaf/.test(err.hint ?? ''),
+    );
+  });
   it('classifies types', () => {
     assert.deepEqual(classifyEntry({ name: './', type: 'directory' }, L), { kind: 'root' });
     assert.equal(classifyEntry({ name: 'a.h', type: 'file', size: 3 }, L).kind, 'file');
