@@ -6,7 +6,6 @@
  * the compact table directly, so dumping a whole vmlinux never materialises them.
  */
 import { BpfCompileError, ErrorCode } from '../errors.js';
-import type { BtfHeader } from './parse.js';
 import type { StringTable } from './strings.js';
 import { dataOf, kflagOf, kindOf, nameOffOf, sizeTypeOf, vlenOf, type TypeTable } from './table.js';
 import {
@@ -19,6 +18,7 @@ import {
   type BtfMember,
   type BtfType,
   type ByteOrder,
+  type BtfHeader,
 } from './types.js';
 
 /** Internal construction data, produced by the parser. */

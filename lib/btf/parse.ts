@@ -16,7 +16,9 @@ import { BpfCompileError, ErrorCode } from '../errors.js';
 import { Btf } from './btf.js';
 import { StringTable } from './strings.js';
 import { HOST_LITTLE_ENDIAN, type TypeTable } from './table.js';
-import { BtfKind, KIND_LAYOUTS, MAX_KIND, type ByteOrder } from './types.js';
+import { BtfKind, KIND_LAYOUTS, MAX_KIND, type BtfHeader } from './types.js';
+
+export type { BtfHeader } from './types.js';
 
 /** `0xEB9F`, the BTF magic. */
 export const BTF_MAGIC = 0xeb9f;
@@ -24,19 +26,6 @@ export const BTF_MAGIC = 0xeb9f;
 export const BTF_HEADER_MIN = 24;
 /** Longest reference chain (typedef/modifier/pointer/array/prototype links) accepted. */
 export const MAX_CHAIN_DEPTH = 4096;
-
-/** The decoded `struct btf_header`. Section offsets are relative to the end of the header. */
-export interface BtfHeader {
-  readonly version: number;
-  readonly flags: number;
-  /** Header length as declared (≥ 24; longer headers are tolerated). */
-  readonly hdrLen: number;
-  readonly typeOff: number;
-  readonly typeLen: number;
-  readonly strOff: number;
-  readonly strLen: number;
-  readonly byteOrder: ByteOrder;
-}
 
 /** Options of {@link parseBtf}. */
 export interface ParseBtfOptions {

@@ -100,6 +100,20 @@ export const KIND_LAYOUTS: readonly KindLayout[] = [
 /** Byte order of a BTF blob. */
 export type ByteOrder = 'little' | 'big';
 
+/** The decoded `struct btf_header`. Section offsets are relative to the end of the header. */
+export interface BtfHeader {
+  readonly version: number;
+  readonly flags: number;
+  /** Header length as declared (≥ 24; longer headers are tolerated). */
+  readonly hdrLen: number;
+  readonly typeOff: number;
+  readonly typeLen: number;
+  readonly strOff: number;
+  readonly strLen: number;
+  readonly byteOrder: ByteOrder;
+}
+
+
 /** Fields every type has. */
 interface BtfTypeBase {
   /** Type id (0 only for void). */

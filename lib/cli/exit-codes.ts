@@ -46,3 +46,8 @@ export const EXIT_HELP = `Exit codes:
   4   toolchain missing or mismatched (clang/opt/llc, libbpf headers)
   5   other reported error (unreadable input, …)
   70  internal error (a bug: please report it with --debug output)`;
+
+/** The exit code of a doctor verdict: 0 (compiling can work), 4 (toolchain), 3 (no headers and no BTF). */
+export function exitCodeOfVerdict(status: 'ok' | 'toolchain' | 'headers'): number {
+  return status === 'ok' ? EXIT.OK : status === 'toolchain' ? EXIT.TOOLCHAIN : EXIT.HEADERS_NOT_FOUND;
+}

@@ -48,8 +48,8 @@ export function addTargetOptions(cmd: Command): Command {
 }
 
 /** commander reducer for repeatable options. */
-export function collect(value: string, previous: string[]): string[] {
-  return [...previous, value];
+export function collect(value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), value];
 }
 
 /** Target flags → `resolveHeaders()` options. */

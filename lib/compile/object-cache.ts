@@ -42,7 +42,7 @@ import { INDEX_DIR, hashFile } from '../cache/stat-index.js';
 import { isBpfCompileError, ErrorCode } from '../errors.js';
 import { depfilePrerequisites } from './depfile.js';
 import type { CompilePlan } from './flags.js';
-import type { PlannedCompile } from './index.js';
+import type { PlannedCompile } from './types.js';
 import { runPlan, tempOutputPath } from './run.js';
 import type { ToolInfo } from './toolchain.js';
 

@@ -1,5 +1,5 @@
 /** `bpf-compile doctor`: one report of everything compiling and loading eBPF programs needs on this machine. */
-export { buildDoctorReport, judge, verdictOf, nextStepsOf, exitCodeOf, type DoctorOptions, type DoctorFindings } from './report.js';
+export { buildDoctorReport, judge, verdictOf, nextStepsOf, type DoctorOptions, type DoctorFindings } from './report.js';
 export { defaultProbes, type DoctorProbes } from './probes.js';
 export { probeBpf, type BpfProbeResult, type BpfProbeOptions } from './bpf-probe.js';
 export { probeToolchain, llvmToolVersion, type ToolchainProbeOptions } from './toolchain-probe.js';

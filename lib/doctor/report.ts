@@ -5,7 +5,6 @@ import os from 'node:os';
 import type { LoadModulePolicy } from '../kmod/load.js';
 import type { SourceContext } from '../sources/index.js';
 import { resolveTarget, type Target, type TargetOptions } from '../target.js';
-import { EXIT } from '../cli/exit-codes.js';
 import { defaultProbes, type DoctorProbes } from './probes.js';
 import type { BtfReport, CacheReport, DoctorReport, DoctorVerdict, LibbpfReport, SourceReport, ToolchainReport } from './types.js';
 import type { BpfProbeResult } from './bpf-probe.js';
@@ -159,11 +158,6 @@ export function nextStepsOf(f: DoctorFindings, v: DoctorVerdict): string[] {
   return steps;
 }
 
-/** Exit code of a verdict: 0, 4 (toolchain) or 3 (no headers/BTF). Pure. */
-export function exitCodeOf(v: DoctorVerdict): number {
-  return v.status === 'ok' ? EXIT.OK : v.status === 'toolchain' ? EXIT.TOOLCHAIN : EXIT.HEADERS_NOT_FOUND;
-}
-
 /** Turn findings into the report. Pure. */
 export function judge(f: DoctorFindings): DoctorReport {
   const verdict = verdictOf(f);
@@ -179,6 +173,5 @@ export function judge(f: DoctorFindings): DoctorReport {
     bpf: f.bpf,
     verdict,
     nextSteps: nextStepsOf(f, verdict),
-    exitCode: exitCodeOf(verdict),
   };
 }

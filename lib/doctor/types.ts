@@ -101,6 +101,4 @@ export interface DoctorReport {
   readonly verdict: DoctorVerdict;
   /** Concrete commands to run, most important first. */
   readonly nextSteps: readonly string[];
-  /** The exit code of `bpf-compile doctor`: 0, 3 or 4. */
-  readonly exitCode: number;
 }

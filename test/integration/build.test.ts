@@ -5,8 +5,8 @@ import { after, before, describe, test } from 'node:test';
 import { Command } from 'commander';
 import { execa } from 'execa';
 import { buildMany, type BuildOptions, type BuildSummary } from '../../lib/build/index.js';
-import { addBuildCommand } from '../../lib/cli/commands/build.js';
-import type { CompileOptions } from '../../lib/compile/index.js';
+import { register as registerBuild } from '../../lib/cli/commands/build.js';
+import { cliContext } from '../../lib/cli/context.js';
 import { parseDepfile } from '../../lib/compile/depfile.js';
 import { BpfCompileError, ErrorCode } from '../../lib/errors.js';
 import { bpfLoadPermitted, loadAll } from '../helpers/bpf.js';
@@ -192,15 +192,7 @@ describe('CLI: a failing file', () => {
     let err = '';
     const program = new Command('bpf-compile').exitOverride();
     program.option('-q, --quiet');
-    interface Flags {
-      mode?: CompileOptions['mode'];
-      cacheDir?: string;
-      arch?: string;
-    }
-    addBuildCommand<Flags>(program, { stdout: (t) => (out += t), stderr: (t) => (err += t) }, {
-      addCompileOptions: (cmd) => cmd.option('--mode <mode>', 'mode', 'auto').option('--cache-dir <dir>').option('--arch <arch>'),
-      compileOptionsOf: (f, source, output, extraArgs) => ({ source, output, extraArgs, mode: f.mode, cacheDir: f.cacheDir }),
-    });
+    registerBuild(program, cliContext(program, { stdout: (t) => (out += t), stderr: (t) => (err += t) }));
     const e = await program
       .parseAsync(['node', 'bpf-compile', 'build', path.join(dir, '*.bpf.c'), '--out-dir', path.join(dir, 'out'), '--mode', 'plain', '--cache-dir', cacheDir, '--arch', 'x86,s390x'])
       .then(() => undefined, (x: unknown) => x);

@@ -4,12 +4,12 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { Command } from 'commander';
-import { addDoctorCommand } from '../../lib/cli/commands/doctor.js';
+import { register as registerDoctor } from '../../lib/cli/commands/doctor.js';
+import { cliContext } from '../../lib/cli/context.js';
 import { EXIT_BY_ERROR } from '../../lib/cli/exit-codes.js';
 import { isBpfCompileError } from '../../lib/errors.js';
 import type { DoctorReport } from '../../lib/doctor/index.js';
 import { sourceNames } from '../../lib/sources/index.js';
-import { addTargetOptions } from '../../lib/cli/target-options.js';
 import { findDebianHeaderTrees } from '../helpers/kheaders-fixture.js';
 
 /** The release of the installed Debian headers package (whatever its ABI number), or a placeholder that skips. */
@@ -26,7 +26,7 @@ async function doctor(args: string[]): Promise<{ code: number; stdout: string; s
   const out: string[] = [];
   const err: string[] = [];
   const program = new Command('bpf-compile').exitOverride();
-  addDoctorCommand(program, { stdout: (s) => out.push(s), stderr: (s) => err.push(s) }, addTargetOptions);
+  registerDoctor(program, cliContext(program, { stdout: (s) => out.push(s), stderr: (s) => err.push(s) }));
   try {
     await program.parseAsync(['node', 'bpf-compile', 'doctor', '--cache-dir', cacheDir, ...args]);
     return { code: 0, stdout: out.join(''), stderr: err.join('') };
@@ -63,7 +63,7 @@ test('default target (running kernel without headers, with BTF): exit 0, CO-RE o
 
 test('--json: the report shape', async () => {
   const r = await doctor(['--json', '--kernel-release', DEBIAN_REL]);
-  const j = JSON.parse(r.stdout) as DoctorReport;
+  const j = JSON.parse(r.stdout) as DoctorReport & { exitCode: number };
   assert.equal(j.exitCode, r.code);
   assert.equal(j.target.release, DEBIAN_REL);
   assert.deepEqual(j.toolchain.tools.map((t) => t.name), ['clang', 'opt', 'llc', 'llvm-strip']);

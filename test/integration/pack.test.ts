@@ -9,15 +9,15 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { Command } from 'commander';
-import { addPackCommand } from '../../lib/cli/commands/pack.js';
-import type { CliIo } from '../../lib/cli/main.js';
+import { register as registerPack } from '../../lib/cli/commands/pack.js';
+import { cliContext } from '../../lib/cli/context.js';
+import type { CliIo } from '../../lib/cli/context.js';
 import { extractArchive } from '../../lib/archive/index.js';
 import { compile } from '../../lib/compile/index.js';
 import { packKheaders } from '../../lib/pack/kheaders.js';
 import { parseMirrorIndex } from '../../lib/mirror/index-format.js';
 import { resolveHeaders } from '../../lib/resolve.js';
 import { cleanEnv, tempDir } from '../helpers/fake-kernel.js';
-import { addTargetOptions } from '../../lib/cli/target-options.js';
 import { findDebianHeaderTrees } from '../helpers/kheaders-fixture.js';
 
 /** The installed Debian headers package (`-common` + `-<flavour>`), whatever its ABI number. */
@@ -47,7 +47,7 @@ async function pack(args: readonly string[]): Promise<Summary> {
   let out = '';
   const io: CliIo = { stdout: (t) => void (out += t), stderr: () => {} };
   const program = new Command('bpf-compile').option('-q, --quiet').exitOverride();
-  addPackCommand(program, io, addTargetOptions);
+  registerPack(program, cliContext(program, io));
   await program.parseAsync(['pack', ...args, '--json'], { from: 'user' });
   return JSON.parse(out) as Summary;
 }

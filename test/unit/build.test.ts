@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { Command, CommanderError } from 'commander';
+import { cliContext } from '../../lib/cli/context.js';
 import {
   buildMany,
   buildTargets,
@@ -21,7 +22,7 @@ import {
   stripCandidates,
   type CompileFn,
 } from '../../lib/build/index.js';
-import { addBuildCommand, parseJobs } from '../../lib/cli/commands/build.js';
+import { register as registerBuild, parseJobs } from '../../lib/cli/commands/build.js';
 import type { CompileOptions, CompileResult } from '../../lib/compile/index.js';
 import { parseDepfile } from '../../lib/compile/depfile.js';
 import { BpfCompileError, ErrorCode } from '../../lib/errors.js';
@@ -195,25 +196,12 @@ describe('buildMany with a fake compile', () => {
 });
 
 describe('build command', () => {
-  interface Flags {
-    arch?: string;
-    mode?: string;
-    cacheDir?: string;
-  }
   async function run(argv: string[], cwd: string): Promise<{ code: string | undefined; out: string; err: string }> {
     let out = '';
     let err = '';
     const program = new Command('bpf-compile').exitOverride().configureOutput({ writeOut: (t) => (out += t), writeErr: (t) => (err += t) });
     program.option('-q, --quiet');
-    addBuildCommand<Flags>(
-      program,
-      { stdout: (t) => (out += t), stderr: (t) => (err += t) },
-      {
-        addCompileOptions: (cmd) => cmd.option('--arch <arch>').option('--mode <mode>', 'mode', 'auto').option('--cache-dir <dir>'),
-        compileOptionsOf: (f, source, output, extraArgs) => ({ source, output, extraArgs, mode: f.mode as CompileOptions['mode'], cacheDir: f.cacheDir }),
-        compileFn: fakeCompile([]),
-      },
-    );
+    registerBuild(program, cliContext(program, { stdout: (t) => (out += t), stderr: (t) => (err += t) }, { compileFn: fakeCompile([]) }));
     const prev = process.cwd();
     process.chdir(cwd);
     try {

@@ -2,7 +2,9 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Command } from 'commander';
 import { buildDoctorReport, formatDoctorReport, type DoctorProbes, type SourceReport, type ToolchainReport } from '../../lib/doctor/index.js';
-import { addDoctorCommand } from '../../lib/cli/commands/doctor.js';
+import { register as registerDoctor } from '../../lib/cli/commands/doctor.js';
+import { cliContext } from '../../lib/cli/context.js';
+import { exitCodeOfVerdict } from '../../lib/cli/exit-codes.js';
 
 const tools = (major: number): ToolchainReport => ({
   clangOk: true,
@@ -33,7 +35,7 @@ const REL = '6.1.0-99-amd64';
 
 test('all good: exit 0, both kinds of programs, a compile next step', async () => {
   const r = await buildDoctorReport({ kernelRelease: REL, arch: 'x86_64' }, good());
-  assert.equal(r.exitCode, 0);
+  assert.equal(exitCodeOfVerdict(r.verdict.status), 0);
   assert.equal(r.verdict.status, 'ok');
   assert.equal(r.verdict.kernelHeaders, true);
   assert.equal(r.verdict.core, true);
@@ -58,7 +60,7 @@ test('no clang: exit 4 with the install step first', async () => {
     hint: 'install clang and llvm (Debian/Ubuntu: apt-get install clang llvm)',
   };
   const r = await buildDoctorReport({ kernelRelease: REL, arch: 'x86_64' }, good({ toolchain: async () => noClang }));
-  assert.equal(r.exitCode, 4);
+  assert.equal(exitCodeOfVerdict(r.verdict.status), 4);
   assert.equal(r.verdict.status, 'toolchain');
   assert.match(r.verdict.summary, /clang not found/);
   assert.match(r.nextSteps[0] ?? '', /apt-get install clang llvm/);
@@ -67,7 +69,7 @@ test('no clang: exit 4 with the install step first', async () => {
 
 test('libbpf missing: exit 4', async () => {
   const r = await buildDoctorReport({ kernelRelease: REL, arch: 'x86_64' }, good({ libbpf: async () => ({ ok: false, error: 'libbpf headers not found', hint: 'apt-get install libbpf-dev' }) }));
-  assert.equal(r.exitCode, 4);
+  assert.equal(exitCodeOfVerdict(r.verdict.status), 4);
   assert.ok(r.nextSteps.includes('apt-get install libbpf-dev'));
 });
 
@@ -79,7 +81,7 @@ test('no kernel headers and no BTF: exit 3 with the headers package and the BTF 
       btf: async () => ({ path: '/sys/kernel/btf/vmlinux', present: false }),
     }),
   );
-  assert.equal(r.exitCode, 3);
+  assert.equal(exitCodeOfVerdict(r.verdict.status), 3);
   assert.equal(r.verdict.status, 'headers');
   assert.ok(r.nextSteps.some((s) => s.includes(`apt-get install linux-headers-${REL}`)));
   assert.ok(r.nextSteps.some((s) => s.includes('CONFIG_DEBUG_INFO_BTF')));
@@ -91,7 +93,7 @@ test('BTF only: exit 0, CO-RE only', async () => {
     { kernelRelease: REL, arch: 'x86_64' },
     good({ sources: async () => [missing('override', 'kernel-tree'), missing('modules', 'kernel-tree'), missing('kheaders', 'kernel-tree'), found('btf', 'vmlinux')] }),
   );
-  assert.equal(r.exitCode, 0);
+  assert.equal(exitCodeOfVerdict(r.verdict.status), 0);
   assert.match(r.verdict.summary, /^CO-RE only/);
   assert.equal(r.verdict.kernelHeaders, false);
 });
@@ -107,7 +109,7 @@ test('mismatched LLVM majors, unsafe cache and no bpf(): reported with next step
       bpf: async () => ({ permitted: false, root: false, bpftool: 'bpftool v7.1.0', reason: 'not running as root' }),
     }),
   );
-  assert.equal(r.exitCode, 0);
+  assert.equal(exitCodeOfVerdict(r.verdict.status), 0);
   assert.ok(r.nextSteps.some((s) => s.includes('use one LLVM version')));
   assert.ok(r.nextSteps.includes('chmod 700 /x'));
   assert.ok(r.nextSteps.some((s) => s.includes('run as root')));
@@ -137,10 +139,10 @@ test('network: mirrors and proxies shown without credentials; a mirror not yet f
   assert.ok(bad.nextSteps.some((s) => s.startsWith('fix the proxy setting')));
 });
 
-test('addDoctorCommand registers doctor with --json and the target options', async () => {
+test('the doctor command registers doctor with --json and the target options', async () => {
   const out: string[] = [];
   const program = new Command('bpf-compile').exitOverride();
-  addDoctorCommand(program, { stdout: (s) => out.push(s), stderr: () => undefined }, (c) => c.option('--kernel-release <r>').option('--load-module <p>', 'policy', 'auto'));
+  registerDoctor(program, cliContext(program, { stdout: (s) => out.push(s), stderr: () => undefined }));
   assert.ok(program.commands.some((c) => c.name() === 'doctor'));
   const help = program.commands.find((c) => c.name() === 'doctor')?.helpInformation() ?? '';
   assert.match(help, /--json/);

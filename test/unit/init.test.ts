@@ -5,7 +5,8 @@ import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { Command, CommanderError } from 'commander';
 import { initProject, listTemplates, projectNameOf, substitute } from '../../lib/init/index.js';
-import { addInitCommand } from '../../lib/cli/commands/init.js';
+import { register as registerInit } from '../../lib/cli/commands/init.js';
+import { cliContext } from '../../lib/cli/context.js';
 import { isBpfCompileError } from '../../lib/errors.js';
 
 let tmp: string;
@@ -18,7 +19,7 @@ after(async () => fs.rm(tmp, { recursive: true, force: true }));
 async function runInit(args: string[]): Promise<string> {
   const out: string[] = [];
   const program = new Command('bpf-compile').exitOverride().configureOutput({ writeOut: () => undefined, writeErr: () => undefined });
-  addInitCommand(program, { stdout: (s) => out.push(s), stderr: () => undefined });
+  registerInit(program, cliContext(program, { stdout: (s) => out.push(s), stderr: () => undefined }));
   await program.parseAsync(['node', 'bpf-compile', 'init', ...args]);
   return out.join('');
 }

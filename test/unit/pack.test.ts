@@ -5,8 +5,9 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { Command } from 'commander';
-import { addPackCommand, packModeOf } from '../../lib/cli/commands/pack.js';
-import type { CliIo } from '../../lib/cli/main.js';
+import { register as registerPack, packModeOf } from '../../lib/cli/commands/pack.js';
+import { cliContext } from '../../lib/cli/context.js';
+import type { CliIo } from '../../lib/cli/context.js';
 import { isBpfCompileError } from '../../lib/errors.js';
 import { formatMirrorIndex, parseMirrorIndex, type MirrorIndexEntry } from '../../lib/mirror/index-format.js';
 import { packBtf } from '../../lib/pack/btf.js';
@@ -15,7 +16,6 @@ import { packKheaders } from '../../lib/pack/kheaders.js';
 import { stripComments } from '../../lib/pack/strip-comments.js';
 import { defaultMtime } from '../../lib/pack/tar-xz.js';
 import { tempDir } from '../helpers/fake-kernel.js';
-import { addTargetOptions } from '../../lib/cli/target-options.js';
 
 let tmp: { dir: string; cleanup: () => Promise<void> };
 before(async () => {
@@ -237,7 +237,7 @@ async function runPack(args: readonly string[]): Promise<{ out: string; err: str
   let err = '';
   const io: CliIo = { stdout: (t) => void (out += t), stderr: (t) => void (err += t) };
   const program = new Command('bpf-compile').option('-q, --quiet').exitOverride().configureOutput({ writeOut: io.stdout, writeErr: io.stderr });
-  addPackCommand(program, io, addTargetOptions);
+  registerPack(program, cliContext(program, io));
   try {
     await program.parseAsync(['pack', ...args], { from: 'user' });
     return { out, err, error: undefined };

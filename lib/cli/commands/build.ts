@@ -1,12 +1,13 @@
 /**
  * `bpf-compile build <files...> --out-dir DIR`: compile many programs for one or more targets in parallel.
- * Registered by {@link addBuildCommand}; the shared target/compile options come from main.ts through `helpers`.
+ * The shared target and compile options come from `compile-options.ts`.
  */
 import { type Command } from 'commander';
-import type { CompileOptions } from '../../compile/index.js';
 import { BpfCompileError, ErrorCode } from '../../errors.js';
-import type { BuildSummary, CompileFn } from '../../build/index.js';
-import type { CliIo } from '../main.js';
+import type { BuildSummary } from '../../build/index.js';
+import type { CliContext } from '../context.js';
+import { addCompileOptions, compileOptionsOf, type CompileFlags } from '../compile-options.js';
+import { collect } from '../target-options.js';
 
 /** The build command's own flags (the shared compile flags come on top). */
 export interface BuildOwnFlags {
@@ -18,20 +19,6 @@ export interface BuildOwnFlags {
   strip?: boolean;
   json?: boolean;
   cache?: boolean;
-}
-
-/** What main.ts lends the build command: its shared option set and the flags → `CompileOptions` mapping. */
-export interface BuildCommandHelpers<F> {
-  /** Adds the shared target and compile options (`--mode`, `--kernel-release`, `--cache-dir`, `--arch`, …). */
-  addCompileOptions(cmd: Command): Command;
-  /** Maps parsed flags to compile options. `source`/`output` are placeholders; build sets its own. */
-  compileOptionsOf(flags: F, source: string, output: string, extraArgs: readonly string[]): CompileOptions;
-  /** The compile function (tests inject a fake). Default: `compile()`. */
-  compileFn?: CompileFn;
-}
-
-function collect(value: string, previous: string[] | undefined): string[] {
-  return [...(previous ?? []), value];
 }
 
 /** Parse `--jobs N`. @throws BpfCompileError `USAGE`. */
@@ -51,8 +38,9 @@ export function summaryLine(s: BuildSummary): string {
  * Register `build <files...>` on `program`. Exit status: 0 when every object was built, 1 (`COMPILE_FAILED`) when any
  * failed (the others are still built); usage errors as elsewhere.
  */
-export function addBuildCommand<F>(program: Command, io: CliIo, helpers: BuildCommandHelpers<F>): Command {
-  const cmd = helpers.addCompileOptions(
+export function register(program: Command, ctx: CliContext): void {
+  const io = ctx.io;
+  const cmd = addCompileOptions(
     program
       .command('build')
       .description('compile many eBPF programs (files or globs: *, ?, **) for one or more targets, in parallel')
@@ -67,9 +55,9 @@ export function addBuildCommand<F>(program: Command, io: CliIo, helpers: BuildCo
       .addHelpText('after', '\nThe shared --arch takes a comma-separated list here (--arch x86_64,aarch64,s390x).\nExample:\n  bpf-compile build src/*.bpf.c --out-dir build --arch x86,arm64 --depfile'),
   );
   if (!cmd.options.some((o) => o.long === '--arch')) cmd.option('--arch <list>', 'target arches, comma-separated (default: this machine)');
-  cmd.action(async (files: string[], flags: F & BuildOwnFlags) => {
-    const quiet = program.opts<{ quiet?: boolean }>().quiet === true;
-    const { source: _source, output: _output, arch: _arch, ...compileOptions } = helpers.compileOptionsOf(flags, '', '', []);
+  cmd.action(async (files: string[], flags: Omit<CompileFlags, 'arch'> & BuildOwnFlags) => {
+    const quiet = ctx.quiet();
+    const { source: _source, output: _output, arch: _arch, ...compileOptions } = compileOptionsOf({ ...flags, arch: undefined }, '', '', []);
     const arch = flags.arch === undefined ? undefined : typeof flags.arch === 'string' ? [flags.arch] : flags.arch;
     // loaded when the command runs: other commands do not pay for the build machinery at start-up
     const { buildMany, splitList } = await import('../../build/index.js');
@@ -83,7 +71,7 @@ export function addBuildCommand<F>(program: Command, io: CliIo, helpers: BuildCo
       jobs: parseJobs(flags.jobs),
       depfile: flags.depfile === true,
       strip: flags.strip === true,
-      ...(helpers.compileFn === undefined ? {} : { compileFn: helpers.compileFn }),
+      ...(ctx.compileFn === undefined ? {} : { compileFn: ctx.compileFn }),
       onStatus: (line) => (flags.json === true ? io.stderr : io.stdout)(`${line}\n`),
     });
     if (!quiet) {
@@ -102,5 +90,4 @@ export function addBuildCommand<F>(program: Command, io: CliIo, helpers: BuildCo
       });
     }
   });
-  return cmd;
 }

@@ -2,7 +2,9 @@
 import type { Command } from 'commander';
 import type { DoctorOptions, DoctorReport } from '../../doctor/index.js';
 import { BpfCompileError, ErrorCode } from '../../errors.js';
-import type { CliIo, TargetFlags } from '../main.js';
+import type { CliContext } from '../context.js';
+import { exitCodeOfVerdict } from '../exit-codes.js';
+import { addTargetOptions, resolveOptionsOf, type TargetFlags } from '../target-options.js';
 
 /** The flags `doctor` takes (the shared target options plus the toolchain ones). */
 interface DoctorFlags extends TargetFlags {
@@ -13,41 +15,23 @@ interface DoctorFlags extends TargetFlags {
   libbpfInclude?: string;
 }
 
-/** Map parsed flags to {@link DoctorOptions}. The kheaders module is loaded only when `--load-module` is given. */
+/** Map parsed flags to {@link DoctorOptions}: the shared target options, the toolchain ones, and the kheaders module loaded only when `--load-module` is given. */
 function doctorOptionsOf(f: DoctorFlags, loadModuleExplicit: boolean): DoctorOptions {
-  return {
-    kernelRelease: f.kernelRelease,
-    arch: f.arch,
-    root: f.root,
-    kernelSource: f.kernelSource,
-    kernelBuild: f.kernelBuild,
-    kheaders: f.kheaders,
-    loadModule: loadModuleExplicit ? f.loadModule : 'never',
-    cacheDir: f.cacheDir,
-    btf: f.btf,
-    btfModules: f.btfModule ?? [],
-    ...(f.mirror === undefined || f.mirror.length === 0 ? {} : { mirrors: f.mirror }),
-    ...(f.offline === true ? { offline: true } : {}),
-    ...(f.aptRepo === undefined || f.aptRepo.length === 0 ? {} : { aptRepositories: f.aptRepo }),
-    clang: f.clang,
-    opt: f.opt,
-    llc: f.llc,
-    libbpfInclude: f.libbpfInclude,
-  };
+  const { onProgress: _onProgress, strict: _strict, pinnedSha256: _pin, pinnedBtfSha256: _pinBtf, sources: _sources, ...target } = resolveOptionsOf(f);
+  return { ...target, loadModule: loadModuleExplicit ? f.loadModule : 'never', clang: f.clang, opt: f.opt, llc: f.llc, libbpfInclude: f.libbpfInclude };
 }
 
 /** The error that makes `main()` exit 3 or 4 after the report was printed. */
 function verdictError(r: DoctorReport): BpfCompileError {
   const code = r.verdict.status === 'toolchain' ? ErrorCode.TOOLCHAIN_MISSING : ErrorCode.HEADERS_NOT_FOUND;
-  return new BpfCompileError(code, `doctor: ${r.verdict.summary}`, { hint: r.nextSteps[0], details: { exitCode: r.exitCode } });
+  return new BpfCompileError(code, `doctor: ${r.verdict.summary}`, { hint: r.nextSteps[0], details: { exitCode: exitCodeOfVerdict(r.verdict.status) } });
 }
 
 /**
- * Add `bpf-compile doctor`: a report of the toolchain, libbpf, header sources, BTF, cache and bpf() loading for the
+ * Register `bpf-compile doctor`: a report of the toolchain, libbpf, header sources, BTF, cache and bpf() loading for the
  * target kernel. Exit 0 when compiling can work, 4 for the toolchain, 3 for no headers and no BTF.
- * @param addTargetOptions - adds the shared target options (`--kernel-release`, `--arch`, `--root`, `--cache-dir`, …)
  */
-export function addDoctorCommand(program: Command, io: CliIo, addTargetOptions: (c: Command) => Command): void {
+export function register(program: Command, ctx: CliContext): void {
   addTargetOptions(
     program
       .command('doctor')
@@ -62,7 +46,8 @@ export function addDoctorCommand(program: Command, io: CliIo, addTargetOptions: 
     const explicit = cmd.getOptionValueSource('loadModule') === 'cli';
     const { buildDoctorReport, formatDoctorReport } = await import('../../doctor/index.js');
     const report = await buildDoctorReport(doctorOptionsOf(flags, explicit));
-    io.stdout(flags.json === true ? `${JSON.stringify(report, null, 2)}\n` : formatDoctorReport(report));
-    if (report.exitCode !== 0) throw verdictError(report);
+    const exitCode = exitCodeOfVerdict(report.verdict.status);
+    ctx.io.stdout(flags.json === true ? `${JSON.stringify({ ...report, exitCode }, null, 2)}\n` : formatDoctorReport(report));
+    if (exitCode !== 0) throw verdictError(report);
   });
 }

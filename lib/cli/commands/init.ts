@@ -1,13 +1,14 @@
 /** CLI glue of `bpf-compile init`; the logic is in `lib/init/`. */
 import type { Command } from 'commander';
 import { BpfCompileError, ErrorCode } from '../../errors.js';
-import type { CliIo } from '../main.js';
+import type { CliContext } from '../context.js';
 
 /**
- * Add `bpf-compile init <template> [dir]` (and `init --list`): copy a project template, refusing to overwrite
+ * Register `bpf-compile init <template> [dir]` (and `init --list`): copy a project template, refusing to overwrite
  * existing files unless `--force`.
  */
-export function addInitCommand(program: Command, io: CliIo): void {
+export function register(program: Command, ctx: CliContext): void {
+  const io = ctx.io;
   program
     .command('init')
     .description('start a project from a template (kprobe, core-tracepoint, xdp-counter); --list shows them')

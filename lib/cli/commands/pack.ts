@@ -9,8 +9,8 @@ import { Option, type Command } from 'commander';
 import { hostArch, lookupArch } from '../../arch.js';
 import { BpfCompileError, ErrorCode } from '../../errors.js';
 import type { MirrorIndexEntry } from '../../mirror/index-format.js';
-import type { CliIo } from '../main.js';
-import { resolveOptionsOf, type TargetFlags } from '../target-options.js';
+import type { CliContext } from '../context.js';
+import { addTargetOptions, resolveOptionsOf, type TargetFlags } from '../target-options.js';
 import { progressBar } from '../progress.js';
 
 /** The flags `pack` takes (the shared target options, among them `--btf FILE`, plus its own). */
@@ -61,11 +61,9 @@ function btfReleaseOf(f: PackFlags, file: string): string {
   throw new BpfCompileError(ErrorCode.USAGE, `cannot tell which kernel release ${file} is for`, { hint: 'pass --kernel-release R' });
 }
 
-/**
- * Add `bpf-compile pack`.
- * @param addTargetOptions - adds the shared target options (`--kernel-release`, `--arch`, `--root`, `--btf`, …)
- */
-export function addPackCommand(program: Command, io: CliIo, addTargetOptions: (c: Command) => Command): void {
+/** Register `bpf-compile pack`. */
+export function register(program: Command, ctx: CliContext): void {
+  const io = ctx.io;
   addTargetOptions(
     program
       .command('pack')
@@ -81,7 +79,7 @@ export function addPackCommand(program: Command, io: CliIo, addTargetOptions: (c
       .addHelpText('after', '\nExamples:\n  bpf-compile pack --from-modules -o mirror/\n  bpf-compile pack --source linux/ --build linux/out -o mirror/\n  bpf-compile pack --running-btf -o mirror/'),
   ).action(async (flags: PackFlags) => {
     const mode = packModeOf(flags);
-    const quiet = program.opts<{ quiet?: boolean }>().quiet === true;
+    const quiet = ctx.quiet();
     let bar: ReturnType<typeof progressBar> | undefined;
     const onProgress = (p: { what: string; done: number; total: number | undefined }): void => {
       bar ??= progressBar(p.what, io.progress ?? process.stderr, quiet);
