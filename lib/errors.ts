@@ -22,8 +22,10 @@ export const ErrorCode = {
   LIBBPF_NOT_FOUND: 'LIBBPF_NOT_FOUND',
   /** The compiler rejected the program. Diagnostics were passed through. */
   COMPILE_FAILED: 'COMPILE_FAILED',
-  /** An input file (source, archive, BTF) could not be read. */
+  /** An input file (source, archive, BTF) could not be read, or a download failed (`details.reason`). */
   INPUT_UNREADABLE: 'INPUT_UNREADABLE',
+  /** An output file (an object, vmlinux.h, a mirror archive) could not be written. */
+  OUTPUT_UNWRITABLE: 'OUTPUT_UNWRITABLE',
   /** An archive broke the extraction policy (path escape, link, device, bomb, …). */
   ARCHIVE_UNSAFE: 'ARCHIVE_UNSAFE',
   /** An archive is truncated, corrupt, empty or not an xz/tar archive. */

@@ -6,8 +6,8 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { depfilePrerequisites } from '../compile/depfile.js';
-import { tempOutputPath } from '../compile/run.js';
 import { BpfCompileError, ErrorCode } from '../errors.js';
+import { writeFileAtomic } from '../system/atomic-file.js';
 
 /** Escape a path for a make rule (inverse of `parseDepfile`): space → `\ `, `#` → `\#`, `$` → `$$`. */
 export function escapeMakePath(p: string): string {
@@ -61,14 +61,7 @@ export async function writeObjectDepfile(clang: string, clangArgv: readonly stri
       throw new BpfCompileError(ErrorCode.COMPILE_FAILED, `dependency pass failed for ${object}`, { details: { diagnostics: String(r.stderr) } });
     }
     const deps = depfilePrerequisites(await fs.readFile(raw, 'utf8')).map((d) => path.resolve(d));
-    const tmp = tempOutputPath(out);
-    try {
-      await fs.writeFile(tmp, formatDepfile(ruleTarget, deps), { mode: 0o644 });
-      await fs.rename(tmp, out);
-    } catch (err) {
-      await fs.rm(tmp, { force: true });
-      throw err;
-    }
+    await writeFileAtomic(out, formatDepfile(ruleTarget, deps));
     return out;
   } finally {
     await fs.rm(tmpDir, { recursive: true, force: true });

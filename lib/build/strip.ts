@@ -1,8 +1,7 @@
 /** `--strip`: drop debug info from built objects, keeping the BTF that libbpf and the verifier need. */
-import fs from 'node:fs/promises';
 import { which } from '../compile/toolchain.js';
-import { tempOutputPath } from '../compile/run.js';
 import { BpfCompileError, ErrorCode } from '../errors.js';
+import { writeAtomically } from '../system/atomic-file.js';
 
 /** The arguments: `-g` (debug sections) while keeping `.BTF` and `.BTF.ext`. */
 export const STRIP_ARGS: readonly string[] = ['-g', '--keep-section=.BTF', '--keep-section=.BTF.ext'];
@@ -34,16 +33,10 @@ export async function findStrip(major: number | undefined, env: Readonly<Record<
 /** Strip `object` in place, atomically: a temp copy is stripped and renamed over it. */
 export async function stripObject(strip: string, object: string): Promise<void> {
   const { execa } = await import('execa');
-  const tmp = tempOutputPath(object);
-  try {
+  await writeAtomically(object, async (tmp) => {
     const r = await execa(strip, [...STRIP_ARGS, '-o', tmp, object], { stdin: 'ignore', reject: false });
     if (r.exitCode !== 0) {
       throw new BpfCompileError(ErrorCode.COMPILE_FAILED, `llvm-strip failed on ${object}`, { details: { diagnostics: String(r.stderr) } });
     }
-    await fs.chmod(tmp, 0o644);
-    await fs.rename(tmp, object);
-  } catch (err) {
-    await fs.rm(tmp, { force: true });
-    throw err;
-  }
+  });
 }

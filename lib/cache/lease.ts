@@ -13,6 +13,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { currentHolder, holderIsDead, readHolder } from './proc.js';
+import { writeFileAtomicSync } from '../system/atomic-file.js';
 
 /** A lease from another boot/host counts as live for this long. */
 export const LEASE_MAX_AGE_MS = 24 * 60 * 60 * 1000;
@@ -36,8 +37,7 @@ export function createLease(nsDir: string, key: string, dirMode: number): Lease 
   fs.mkdirSync(path.dirname(dir), { recursive: true, mode: dirMode });
   fs.mkdirSync(dir, { recursive: true, mode: dirMode });
   const file = path.join(dir, `${process.pid}-${crypto.randomBytes(6).toString('hex')}.json`);
-  fs.writeFileSync(`${file}.tmp`, JSON.stringify(currentHolder()), { mode: 0o644 });
-  fs.renameSync(`${file}.tmp`, file);
+  writeFileAtomicSync(file, JSON.stringify(currentHolder()));
   let held = true;
   const release = (): void => {
     if (!held) return;

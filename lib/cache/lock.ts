@@ -24,6 +24,7 @@ import { createRequire } from 'node:module';
 import type lockfileModule from 'proper-lockfile';
 import { BpfCompileError, ErrorCode, errnoCode } from '../errors.js';
 import { currentHolder, holderIsDead, readHolder } from './proc.js';
+import { writeFileAtomicSync } from '../system/atomic-file.js';
 
 /** `proper-lockfile`, loaded on first use: commands that never reach this code (a warm resolve) do not pay for loading it. */
 let lockfileLoaded: typeof lockfileModule | undefined;
@@ -122,9 +123,7 @@ export async function acquireLock(base: string, isDone: () => boolean, options: 
         },
       });
       const ino = fs.lstatSync(lockDir).ino;
-      const tmp = `${ownerFile}.${process.pid}.tmp`;
-      fs.writeFileSync(tmp, JSON.stringify({ ...currentHolder(), lockIno: ino }), { mode: 0o644 });
-      fs.renameSync(tmp, ownerFile);
+      writeFileAtomicSync(ownerFile, JSON.stringify({ ...currentHolder(), lockIno: ino }));
       let released = false;
       return {
         compromised: () => compromised,

@@ -6,10 +6,10 @@
  * the same release, a new `/sys/kernel/kheaders.tar.xz` after reboot). The cache key is the
  * archive's sha256, so the question is only "what is this file's sha256?":
  *
- * - `<root>/.index/<sha256(path)>.json` records `(path, dev, ino, size, mtimeNs, ctimeNs, bootId)`
- *   → `sha256`. When the current `stat` tuple is equal, the recorded hash is used (one stat +
- *   one small read); the boot id makes every reboot re-hash once (sysfs inodes/times are
- *   per-boot).
+ * - `<root>/.index/<sha256(path)>.json` records `(path, identity)` → `sha256`, the identity being
+ *   `dev:ino:size:mtimeNs:ctimeNs:bootId` (`records.ts`). When the current identity is equal, the
+ *   recorded hash is used (one stat + one small read); the boot id makes every reboot re-hash once
+ *   (sysfs inodes/times are per-boot).
  * - Any difference → the file is re-hashed (4 MB: ~10–15 ms) and the record rewritten. The
  *   record is only written when the tuple was the same before and after hashing.
  * - A cold extraction hashes the bytes it actually decodes and refuses to publish when they do
@@ -21,8 +21,8 @@
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { bootId } from './proc.js';
-import { ensureOwnedDir, checkOwnedPath, type Cache } from './safety.js';
+import { field, fileIdentity, readRecord, writeRecord } from './records.js';
+import type { Cache } from './safety.js';
 
 /** Index directory, under the cache root. */
 export const INDEX_DIR = '.index';
@@ -33,10 +33,8 @@ interface IndexRecord {
   readonly sha256: string;
 }
 
-function statTuple(p: string): string {
-  const st = fs.statSync(p, { bigint: true });
-  return [st.dev, st.ino, st.size, st.mtimeNs, st.ctimeNs, bootId()].join(':');
-}
+/** Archives may live in sysfs (`/sys/kernel/kheaders.tar.xz`): the boot id is part of their identity. */
+const IDENTITY = { ctime: true, boot: true } as const;
 
 /** sha256 (hex) of a file, read synchronously in 1 MiB chunks. */
 export function hashFile(p: string): string {
@@ -60,34 +58,19 @@ function recordFile(cache: Cache, p: string): string {
 }
 
 /**
- * The sha256 of the archive at `p`, from the index when its stat tuple is unchanged, else by
- * hashing it (and updating the index).
+ * The sha256 of the archive at `p`, from the index when its identity is unchanged, else by hashing it (and updating
+ * the index). Records follow the rules of `records.ts`.
  */
 export function archiveDigest(cache: Cache, p: string): { sha256: string; fromIndex: boolean } {
   const abs = path.resolve(p);
   const file = recordFile(cache, abs);
-  const before = statTuple(abs);
-  try {
-    if (checkOwnedPath(file, 'file', cache.uid)) {
-      const rec = JSON.parse(fs.readFileSync(file, 'utf8')) as Partial<IndexRecord>;
-      if (rec.path === abs && rec.tuple === before && typeof rec.sha256 === 'string' && /^[0-9a-f]{64}$/.test(rec.sha256)) {
-        return { sha256: rec.sha256, fromIndex: true };
-      }
-    }
-  } catch (err) {
-    if ((err as { code?: unknown }).code === 'CACHE_UNSAFE') throw err;
-    // torn or unreadable record: re-hash
-  }
+  const before = fileIdentity(abs, IDENTITY);
+  const rec = readRecord<IndexRecord>(cache, file, (v) => {
+    const sha256 = field<string>(v, 'sha256', 'string');
+    return field(v, 'path', 'string') === abs && field(v, 'tuple', 'string') === before && sha256 !== undefined && /^[0-9a-f]{64}$/.test(sha256) ? (v as IndexRecord) : undefined;
+  });
+  if (rec !== undefined) return { sha256: rec.sha256, fromIndex: true };
   const sha256 = hashFile(abs);
-  if (statTuple(abs) === before) {
-    try {
-      ensureOwnedDir(cache, path.join(cache.root, INDEX_DIR));
-      const tmp = `${file}.${process.pid}.tmp`;
-      fs.writeFileSync(tmp, JSON.stringify({ path: abs, tuple: before, sha256 } satisfies IndexRecord), { mode: 0o644 });
-      fs.renameSync(tmp, file);
-    } catch {
-      // read-only cache: the index is an optimisation
-    }
-  }
+  if (fileIdentity(abs, IDENTITY) === before) writeRecord(cache, file, { path: abs, tuple: before, sha256 } satisfies IndexRecord);
   return { sha256, fromIndex: false };
 }

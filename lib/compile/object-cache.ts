@@ -37,14 +37,16 @@ import os from 'node:os';
 import path from 'node:path';
 import { ensureEntry, toCache, trashDir, type CacheRef } from '../cache/entry.js';
 import { DATA_DIR, readCompleteManifest, type JsonValue, type Manifest } from '../cache/manifest.js';
-import { ensureOwnedDir, checkOwnedPath, type Cache } from '../cache/safety.js';
+import type { Cache } from '../cache/safety.js';
 import { INDEX_DIR, hashFile } from '../cache/stat-index.js';
 import { isBpfCompileError, ErrorCode } from '../errors.js';
 import { depfilePrerequisites } from './depfile.js';
 import type { CompilePlan } from './flags.js';
 import type { PlannedCompile } from './types.js';
-import { runPlan, tempOutputPath } from './run.js';
+import { runPlan } from './run.js';
 import type { ToolInfo } from './toolchain.js';
+import { writeFileAtomic } from '../system/atomic-file.js';
+import { field, readRecord, statIdentity, writeRecord } from '../cache/records.js';
 
 /** Version of the key scheme and entry layout; bump to invalidate every cached object. */
 export const OBJECT_CACHE_FORMAT = 1;
@@ -185,15 +187,9 @@ class StatIndex {
 
   constructor(private readonly cache: Cache, manifestKey: string) {
     this.file = path.join(cache.root, INDEX_DIR, `objects-${manifestKey}.json`);
-    try {
-      if (!checkOwnedPath(this.file, 'file', cache.uid)) return;
-      const raw = JSON.parse(fs.readFileSync(this.file, 'utf8')) as { files?: Record<string, Partial<StatRecord>> };
-      for (const [p, r] of Object.entries(raw.files ?? {})) {
-        if (typeof r.tuple === 'string' && typeof r.sha256 === 'string' && /^[0-9a-f]{64}$/.test(r.sha256)) this.records.set(p, { tuple: r.tuple, sha256: r.sha256 });
-      }
-    } catch (err) {
-      if (isBpfCompileError(err, ErrorCode.CACHE_UNSAFE)) throw err;
-      // torn or unreadable: start empty
+    const files = readRecord(cache, this.file, (v) => field<Record<string, Partial<StatRecord>>>(v, 'files', 'object')) ?? {};
+    for (const [p, r] of Object.entries(files)) {
+      if (typeof r.tuple === 'string' && typeof r.sha256 === 'string' && /^[0-9a-f]{64}$/.test(r.sha256)) this.records.set(p, { tuple: r.tuple, sha256: r.sha256 });
     }
   }
 
@@ -234,20 +230,13 @@ class StatIndex {
 
   save(): void {
     if (!this.dirty) return;
-    try {
-      ensureOwnedDir(this.cache, path.dirname(this.file));
-      const tmp = `${this.file}.${process.pid}.${Math.random().toString(36).slice(2, 8)}.tmp`;
-      fs.writeFileSync(tmp, JSON.stringify({ format: OBJECT_CACHE_FORMAT, files: Object.fromEntries(this.records) }), { mode: 0o644 });
-      fs.renameSync(tmp, this.file);
-      this.dirty = false;
-    } catch {
-      // read-only cache: the index is an optimisation
-    }
+    // a read-only cache keeps no index: it is an optimisation
+    if (writeRecord(this.cache, this.file, { format: OBJECT_CACHE_FORMAT, files: Object.fromEntries(this.records) })) this.dirty = false;
   }
 }
 
 function statTuple(st: fs.BigIntStats): string {
-  return `${st.dev}:${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}`;
+  return statIdentity(st, { ctime: true });
 }
 
 /** The recorded dependency list of a manifest entry, or undefined (missing, incomplete, malformed). */
@@ -299,15 +288,7 @@ function readResult(cache: Cache, key: string): Hit | undefined {
 /** Write `bytes` to `output` atomically (temp sibling + rename), mode 0644. */
 async function writeAtomic(output: string, bytes: Uint8Array): Promise<void> {
   await fsp.mkdir(path.dirname(output), { recursive: true });
-  const tmp = tempOutputPath(output);
-  try {
-    await fsp.writeFile(tmp, bytes, { mode: 0o644, flag: 'wx' });
-    await fsp.chmod(tmp, 0o644);
-    await fsp.rename(tmp, output);
-  } catch (err) {
-    await fsp.rm(tmp, { force: true });
-    throw err;
-  }
+  await writeFileAtomic(output, bytes);
 }
 
 function sameList(a: readonly string[] | undefined, b: readonly string[]): boolean {

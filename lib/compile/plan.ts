@@ -11,7 +11,7 @@ import { defaultCpu } from './cpu.js';
 import { buildCorePlan, buildKernelPlan, buildPlainPlan, type FlagInputs, type PipelineMode } from './flags.js';
 import { includeDirsFromFlags, scanIncludes, unresolvedIncludes } from './includes.js';
 import { findLibbpfInclude } from './libbpf.js';
-import { tempOutputPath } from './run.js';
+import { tempPathFor } from '../system/atomic-file.js';
 import { findToolchain } from './toolchain.js';
 import type { CompileOptions, PlannedCompile } from './types.js';
 
@@ -121,7 +121,7 @@ export async function planCompile(options: CompileOptions): Promise<PlannedCompi
   const decision = await decideMode(options, userDirs, plainDirs, sourceText);
   const toolchain =
     decision.mode === 'kernel' ? await findToolchain({ clang: options.clang, opt: options.opt, llc: options.llc, backend: true, env }) : hostTools;
-  const tmpOutput = tempOutputPath(output);
+  const tmpOutput = tempPathFor(output);
   const inputs: FlagInputs = {
     source,
     output: tmpOutput,

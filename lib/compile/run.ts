@@ -1,4 +1,3 @@
-import crypto from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { ResultPromise } from 'execa';
@@ -10,11 +9,6 @@ import type { Toolchain } from './toolchain.js';
 export interface RunOutput {
   /** Everything the tools wrote to stderr (warnings), untouched. */
   readonly diagnostics: string;
-}
-
-/** A temporary sibling of `output`: same dir (so the final rename is atomic), unpredictable name. */
-export function tempOutputPath(output: string): string {
-  return path.join(path.dirname(output), `.${path.basename(output)}.${process.pid}.${crypto.randomBytes(6).toString('hex')}.tmp`);
 }
 
 /**

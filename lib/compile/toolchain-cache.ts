@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { toCache, type CacheRef } from '../cache/entry.js';
-import { checkOwnedPath, ensureOwnedDir } from '../cache/safety.js';
+import { field, fileIdentity, readRecord, writeRecord } from '../cache/records.js';
 import { INDEX_DIR } from '../cache/stat-index.js';
 
 /** The facts of one clang binary. */
@@ -18,10 +18,9 @@ export interface ClangFactsRecord {
   readonly systemIncludeDirs: readonly string[];
 }
 
-function identity(clangPath: string): { real: string; tuple: string } {
+function identity(clangPath: string): string {
   const real = fs.realpathSync(clangPath);
-  const st = fs.statSync(real, { bigint: true });
-  return { real, tuple: [real, st.dev, st.ino, st.size, st.mtimeNs].join(':') };
+  return `${real}:${fileIdentity(real)}`;
 }
 
 function recordFile(root: string, clangPath: string): string {
@@ -32,10 +31,8 @@ function recordFile(root: string, clangPath: string): string {
 export function readClangFacts(cacheRef: CacheRef, clangPath: string): ClangFactsRecord | undefined {
   try {
     const cache = toCache(cacheRef);
-    const file = recordFile(cache.root, clangPath);
-    if (!checkOwnedPath(path.dirname(file), 'dir', cache.uid) || !checkOwnedPath(file, 'file', cache.uid)) return undefined;
-    const rec = JSON.parse(fs.readFileSync(file, 'utf8')) as { tuple?: unknown; facts?: ClangFactsRecord };
-    return rec.tuple === identity(clangPath).tuple && rec.facts !== undefined ? rec.facts : undefined;
+    const tuple = identity(clangPath);
+    return readRecord(cache, recordFile(cache.root, clangPath), (v) => (field(v, 'tuple', 'string') === tuple ? field<ClangFactsRecord>(v, 'facts', 'object') : undefined));
   } catch {
     return undefined;
   }
@@ -45,11 +42,7 @@ export function readClangFacts(cacheRef: CacheRef, clangPath: string): ClangFact
 export function writeClangFacts(cacheRef: CacheRef, clangPath: string, facts: ClangFactsRecord): void {
   try {
     const cache = toCache(cacheRef);
-    const file = recordFile(cache.root, clangPath);
-    ensureOwnedDir(cache, path.dirname(file));
-    const tmp = `${file}.${process.pid}.tmp`;
-    fs.writeFileSync(tmp, JSON.stringify({ tuple: identity(clangPath).tuple, facts }), { mode: 0o644 });
-    fs.renameSync(tmp, file);
+    writeRecord(cache, recordFile(cache.root, clangPath), { tuple: identity(clangPath), facts });
   } catch {
     // best effort
   }

@@ -89,7 +89,7 @@ export function register(program: Command, ctx: CliContext): void {
     try {
       await fs.mkdir(outDir, { recursive: true });
     } catch (err) {
-      throw new BpfCompileError(ErrorCode.INPUT_UNREADABLE, `cannot create ${flags.outDir}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+      throw new BpfCompileError(ErrorCode.OUTPUT_UNWRITABLE, `cannot create ${flags.outDir}: ${err instanceof Error ? err.message : String(err)}`, { cause: err, details: { path: outDir } });
     }
     let summary: PackSummary;
     let kind: MirrorIndexEntry['kind'];

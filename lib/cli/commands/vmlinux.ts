@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { tempOutputPath } from '../../compile/run.js';
+import { writeAtomically } from '../../system/atomic-file.js';
 import { BpfCompileError, ErrorCode } from '../../errors.js';
 import { resolveHeaders } from '../../resolve.js';
 import type { CliContext } from '../context.js';
@@ -24,14 +24,10 @@ export function register(program: Command, ctx: CliContext): void {
       return;
     }
     const out = path.resolve(flags.output);
-    const tmp = tempOutputPath(out);
     try {
-      await fs.copyFile(h.header, tmp);
-      await fs.chmod(tmp, 0o644);
-      await fs.rename(tmp, out);
+      await writeAtomically(out, (tmp) => fs.copyFile(h.header, tmp));
     } catch (err) {
-      await fs.rm(tmp, { force: true });
-      throw new BpfCompileError(ErrorCode.INPUT_UNREADABLE, `cannot write ${flags.output}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+      throw new BpfCompileError(ErrorCode.OUTPUT_UNWRITABLE, `cannot write ${flags.output}: ${err instanceof Error ? err.message : String(err)}`, { cause: err, details: { path: out } });
     }
   });
 }

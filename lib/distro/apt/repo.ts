@@ -17,7 +17,8 @@ import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { Writable } from 'node:stream';
 import { ensureEntry } from '../../cache/entry.js';
-import { cacheAccessError, ensureOwnedDir, type Cache } from '../../cache/safety.js';
+import { cacheAccessError, type Cache } from '../../cache/safety.js';
+import { field, readRecord, writeRecord } from '../../cache/records.js';
 import { download } from '../../fetch/download.js';
 import { fetchError, fetchFailureReason } from '../../fetch/errors.js';
 import { cacheTempPath, fetchBytes, type DownloadTuning } from '../../fetch/text.js';
@@ -76,29 +77,18 @@ function memoPath(cache: Cache, source: AptSource): string {
   return path.join(cache.root, RELEASE_MEMO_DIR, `r-${id}.json`);
 }
 
+/** Remember a verified Release for offline runs (a record, `cache/records.ts`; a read-only cache only loses it). */
 function remember(cache: Cache, source: AptSource, text: string, signers: readonly string[]): void {
-  const file = memoPath(cache, source);
-  try {
-    ensureOwnedDir(cache, path.dirname(file));
-    const tmp = `${file}.${process.pid}.tmp`;
-    fs.writeFileSync(tmp, JSON.stringify({ uri: source.uri, suite: source.suite, signers, verifiedAt: new Date().toISOString(), text }), { mode: 0o600 });
-    fs.renameSync(tmp, file);
-  } catch {
-    // a read-only cache only loses the offline copy
-  }
+  writeRecord(cache, memoPath(cache, source), { uri: source.uri, suite: source.suite, signers, verifiedAt: new Date().toISOString(), text });
 }
 
 function recall(cache: Cache, source: AptSource): { text: string; signers: string[] } | undefined {
-  try {
-    const file = memoPath(cache, source);
-    const st = fs.lstatSync(file);
-    if (!st.isFile() || (st.mode & 0o022) !== 0) return undefined;
-    const m = JSON.parse(fs.readFileSync(file, 'utf8')) as { uri?: unknown; suite?: unknown; text?: unknown; signers?: unknown };
-    if (m.uri !== source.uri || m.suite !== source.suite || typeof m.text !== 'string') return undefined;
-    return { text: m.text, signers: Array.isArray(m.signers) ? m.signers.map(String) : [] };
-  } catch {
-    return undefined;
-  }
+  return readRecord(cache, memoPath(cache, source), (v) => {
+    const text = field<string>(v, 'text', 'string');
+    if (field(v, 'uri', 'string') !== source.uri || field(v, 'suite', 'string') !== source.suite || text === undefined) return undefined;
+    const signers = (v as { signers?: unknown }).signers;
+    return { text, signers: Array.isArray(signers) ? signers.map(String) : [] };
+  });
 }
 
 function is404(err: unknown): boolean {
