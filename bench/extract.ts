@@ -17,7 +17,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { extractArchive } from '../lib/archive/index.js';
-import { extractArchiveToCache, hashFile } from '../lib/cache/index.js';
+import { extractArchiveToCache } from '../lib/archive/index.js';
+import { hashFile } from '../lib/cache/index.js';
 import { packKheaders } from '../lib/pack/kheaders.js';
 import { buildKheadersFixture, findDebianHeaderTrees, kheadersFixtureSkipReason } from '../test/helpers/kheaders-fixture.js';
 import { median, type BenchResult } from './util.js';
@@ -52,7 +53,7 @@ function writeChild(dir: string): string {
   const file = path.join(dir, 'resolver.mts');
   fs.writeFileSync(
     file,
-    `import { extractArchiveToCache } from ${JSON.stringify(`${repo}/lib/cache/index.js`)};
+    `import { extractArchiveToCache } from ${JSON.stringify(`${repo}/lib/archive/index.js`)};
 const [archive, cacheDir, startAt] = process.argv.slice(2);
 const ready = Date.now();
 await new Promise((r) => setTimeout(r, Math.max(0, Number(startAt) - Date.now())));

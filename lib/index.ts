@@ -51,24 +51,25 @@ export {
   type DumpCHeaderOptions,
   type GenerateVmlinuxHeaderOptions,
   type MemberInfo,
+  type WalkMembersOptions,
+  type BtfType,
+  type BtfKindName,
+  type BtfMember,
+  type BtfHeader,
 } from './btf/index.js';
 export { vmlinuxHeaderFromCache, type VmlinuxHeaderFromCache, type VmlinuxHeaderFromCacheOptions } from './btf/cache.js';
 export { extractBtfFromArchive } from './btf/btf-archive.js';
+// cache maintenance; the entry protocol itself (ensureEntry, openCache, …) is the subpath export `bpf-compile/cache`
+export { cachePath, listEntries, prune, clear, type CacheRef, type EntryInfo, type PruneOptions, type PruneResult } from './cache/index.js';
 export {
-  cachePath,
-  listEntries,
-  prune,
-  clear,
-  ensureEntry,
+  extractArchive,
   extractArchiveToCache,
-  openCache,
-  type Cache,
-  type CacheEntry,
-  type CacheRef,
-  type EntryInfo,
-  type PruneOptions,
-  type PruneResult,
-} from './cache/index.js';
-export { extractArchive, DEFAULT_LIMITS, type ExtractLimits, type ExtractOptions, type ExtractResult } from './archive/index.js';
+  DEFAULT_LIMITS,
+  type ExtractLimits,
+  type ExtractOptions,
+  type ExtractResult,
+  type ExtractToCacheOptions,
+  type ExtractToCacheResult,
+} from './archive/index.js';
 export { extractKheadersFromModule, sniffKheadersFile, type LoadModulePolicy } from './kmod/index.js';
 export { BpfCompileError, ErrorCode, isBpfCompileError, type TriedStep, type BpfCompileErrorOptions } from './errors.js';

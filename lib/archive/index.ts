@@ -7,3 +7,4 @@ export { DEFAULT_LIMITS, resolveLimits, type ExtractLimits } from './limits.js';
 export { findXz, type DecoderChoice } from './decoder.js';
 export { parseUtsRelease, readUtsRelease, UTSRELEASE_H } from './release.js';
 export type { ArchiveSource } from './source.js';
+export { extractArchiveToCache, kheadersKey, EXTRACT_FORMAT_VERSION, KHEADERS_NAMESPACE, type ExtractToCacheOptions, type ExtractToCacheResult } from './cache.js';

@@ -4,7 +4,6 @@
  * for the checks, `lock.ts` for timings, `stat-index.ts` for the warm path.
  */
 export { ensureEntry, toCache, type CacheEntry, type CacheRef, type EnsureEntrySpec } from './entry.js';
-export { extractArchiveToCache, kheadersKey, EXTRACT_FORMAT_VERSION, KHEADERS_NAMESPACE, type ExtractToCacheOptions, type ExtractToCacheResult } from './kheaders.js';
 export { cachePath, clear, listEntries, prune, type EntryInfo, type PruneOptions, type PruneResult } from './maintenance.js';
 export { CACHE_FORMAT_VERSION, type JsonValue, type Manifest, type ManifestFields } from './manifest.js';
 export { LOCK_DEFAULTS, type LockOptions } from './lock.js';

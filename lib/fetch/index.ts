@@ -16,7 +16,7 @@ import path from 'node:path';
 import { PassThrough } from 'node:stream';
 import { DEFAULT_LIMITS } from '../archive/limits.js';
 import { ensureEntry, toCache } from '../cache/entry.js';
-import { extractArchiveToCache, KHEADERS_NAMESPACE, kheadersKey, type ExtractToCacheOptions, type ExtractToCacheResult } from '../cache/kheaders.js';
+import { extractArchiveToCache, KHEADERS_NAMESPACE, kheadersKey, type ExtractToCacheOptions, type ExtractToCacheResult } from '../archive/cache.js';
 import { MANIFEST_FILE } from '../cache/manifest.js';
 import { BpfCompileError, ErrorCode } from '../errors.js';
 import type { Target } from '../target.js';

@@ -1,6 +1,6 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { extractArchiveToCache } from '../cache/kheaders.js';
+import { extractArchiveToCache } from '../archive/cache.js';
 import { BpfCompileError, errnoCode } from '../errors.js';
 import { underRoot } from '../system/root.js';
 import type { HeaderSource, SourceContext, SourceResult } from './types.js';

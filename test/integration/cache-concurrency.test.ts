@@ -9,7 +9,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
-import { ensureEntry, extractArchiveToCache, listEntries, prune } from '../../lib/cache/index.js';
+import { extractArchiveToCache } from '../../lib/archive/index.js';
+import { ensureEntry, listEntries, prune } from '../../lib/cache/index.js';
 import { lockPaths } from '../../lib/cache/lock.js';
 import { buildKheadersFixture, kheadersFixtureSkipReason } from '../helpers/kheaders-fixture.js';
 
@@ -23,7 +24,7 @@ after(() => fs.rmSync(tmp, { recursive: true, force: true }));
 /** Write a child script (ESM TypeScript run by tsx) and return its path. */
 function childScript(name: string, body: string): string {
   const file = path.join(tmp, `${name}.mts`);
-  fs.writeFileSync(file, `import { ensureEntry, extractArchiveToCache } from ${JSON.stringify(`${repo}/lib/cache/index.js`)};\nimport fs from 'node:fs';\n${body}`);
+  fs.writeFileSync(file, `import { ensureEntry } from ${JSON.stringify(`${repo}/lib/cache/index.js`)};\nimport { extractArchiveToCache } from ${JSON.stringify(`${repo}/lib/archive/index.js`)};\nimport fs from 'node:fs';\n${body}`);
   return file;
 }
 

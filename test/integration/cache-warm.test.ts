@@ -6,7 +6,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
-import { archiveDigest, cachePath, clear, ensureEntry, extractArchiveToCache, listEntries, openCache, prune } from '../../lib/cache/index.js';
+import { extractArchiveToCache } from '../../lib/archive/index.js';
+import { archiveDigest, cachePath, clear, ensureEntry, listEntries, openCache, prune } from '../../lib/cache/index.js';
 import { BpfCompileError } from '../../lib/errors.js';
 import { buildSyntheticArchive, kheadersFixtureSkipReason } from '../helpers/kheaders-fixture.js';
 

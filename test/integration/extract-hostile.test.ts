@@ -9,7 +9,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { extractArchive } from '../../lib/archive/index.js';
-import { extractArchiveToCache, listEntries } from '../../lib/cache/index.js';
+import { extractArchiveToCache } from '../../lib/archive/index.js';
+import { listEntries } from '../../lib/cache/index.js';
 import { isBpfCompileError } from '../../lib/errors.js';
 import { hostileCases, rawTar, validPrefix, xz } from '../helpers/hostile-archives.js';
 

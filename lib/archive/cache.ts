@@ -1,5 +1,6 @@
 /**
- * Extract a kernel-headers archive into the cache, once, keyed by content.
+ * Extract a kernel-headers archive into the cache, once, keyed by content — the archive domain's consumer of the
+ * generic entry protocol (`cache/entry.ts`), as `btf/cache.ts` and `compile/object-cache.ts` are theirs.
  *
  * Key = `x<EXTRACT_FORMAT_VERSION>-<sha256 of the archive bytes>` in namespace `kheaders` —
  * never the release string (a kernel rebuilt with the same release must not get stale headers).
@@ -13,15 +14,15 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { Transform, type Readable, type TransformCallback } from 'node:stream';
-import type { ExtractOptions, ExtractProgress } from '../archive/extract.js';
-import { DEFAULT_LIMITS, type ExtractLimits } from '../archive/limits.js';
-import type { ArchiveSource } from '../archive/source.js';
+import type { ExtractOptions, ExtractProgress } from './extract.js';
+import { DEFAULT_LIMITS, type ExtractLimits } from './limits.js';
+import type { ArchiveSource } from './source.js';
 import { BpfCompileError, ErrorCode } from '../errors.js';
-import { ensureEntry, toCache, type CacheRef } from './entry.js';
-import type { Lease } from './lease.js';
-import type { LockOptions } from './lock.js';
-import type { Manifest } from './manifest.js';
-import { archiveDigest } from './stat-index.js';
+import { ensureEntry, toCache, type CacheRef } from '../cache/entry.js';
+import type { Lease } from '../cache/lease.js';
+import type { LockOptions } from '../cache/lock.js';
+import type { Manifest } from '../cache/manifest.js';
+import { archiveDigest } from '../cache/stat-index.js';
 
 /** Bump when the extracted layout or policy changes: old entries are then ignored. */
 export const EXTRACT_FORMAT_VERSION = 1;
@@ -149,7 +150,7 @@ export async function extractArchiveToCache(archive: ArchiveSource, options: Ext
       ...(options.signal === undefined ? {} : { signal: options.signal }),
       build: async (dataDir, signal) => {
         // loaded only for a cold extraction: a warm resolve never pays for the tar/xz machinery
-        const { extractInto } = await import('../archive/extract.js');
+        const { extractInto } = await import('./extract.js');
         const r = await extractInto(input, dataDir, {
           signal,
           ...(options.limits === undefined ? {} : { limits: options.limits }),
