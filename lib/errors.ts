@@ -50,6 +50,8 @@ export interface TriedStep {
   readonly what: string;
   /** Why it did not give a result. */
   readonly outcome: string;
+  /** True when the step does not apply because nothing configures it (an override nobody set): data, not prose. */
+  readonly notConfigured?: boolean;
 }
 
 /** Construction options of {@link BpfCompileError}. */
@@ -90,6 +92,51 @@ export class BpfCompileError extends Error {
       details: this.details,
     };
   }
+}
+
+/** Why a download or a mirror/repository lookup failed (`details.reason` of `INPUT_UNREADABLE`). */
+export type FetchFailureReason = 'http-status' | 'checksum' | 'timeout' | 'too-large' | 'redirect' | 'insecure' | 'truncated' | 'network' | 'tls' | 'signature' | 'expired';
+
+/**
+ * The machine-readable `details` each error code carries (every field optional: an error raised by a module that
+ * knows less says less). Read them with {@link errorDetails} instead of casting `err.details`.
+ */
+export interface ErrorDetailsMap {
+  USAGE: { readonly [k: string]: unknown };
+  UNKNOWN_ARCH: { readonly [k: string]: unknown };
+  HEADERS_NOT_FOUND: { readonly release?: string; readonly arch?: string };
+  HEADERS_VERSION_MISMATCH: { readonly headers?: string; readonly target?: string; readonly buildDir?: string };
+  TOOLCHAIN_MISSING: { readonly tool?: string };
+  TOOLCHAIN_MISMATCH: { readonly majors?: readonly number[] };
+  LIBBPF_NOT_FOUND: { readonly searched?: readonly string[] };
+  /** The compilers' stderr, verbatim, and which objects failed (build). */
+  COMPILE_FAILED: { readonly diagnostics?: string; readonly failed?: readonly string[] };
+  /** Downloads: `reason` (see {@link FetchFailureReason}), the URL, the HTTP status, attempts, the proxy. Files: `path`. */
+  INPUT_UNREADABLE: {
+    readonly reason?: FetchFailureReason;
+    readonly url?: string;
+    readonly status?: number;
+    readonly attempts?: number;
+    readonly proxy?: string;
+    readonly proxyVariable?: string;
+    readonly proxyStatus?: number;
+    readonly path?: string;
+    readonly keyIds?: readonly string[];
+    readonly allowed?: readonly string[];
+  };
+  OUTPUT_UNWRITABLE: { readonly path?: string };
+  ARCHIVE_UNSAFE: { readonly entry?: string; readonly reason?: string };
+  ARCHIVE_CORRUPT: { readonly offset?: number; readonly expected?: string; readonly actual?: string };
+  ARCHIVE_TOO_LARGE: { readonly limit?: string };
+  CACHE_UNSAFE: { readonly path?: string; readonly root?: string; readonly problem?: string; readonly errno?: string };
+  CACHE_LOCKED: { readonly path?: string };
+  BTF_INVALID: { readonly offset?: number; readonly kind?: number };
+  MODULE_INVALID: { readonly path?: string };
+}
+
+/** The details of `err` as its code defines them, when `err` is a {@link BpfCompileError} of `code`; else undefined. */
+export function errorDetails<C extends ErrorCode>(err: unknown, code: C): ErrorDetailsMap[C] | undefined {
+  return err instanceof BpfCompileError && err.code === code ? (err.details as ErrorDetailsMap[C]) : undefined;
 }
 
 /** True when `err` is a {@link BpfCompileError}, optionally with the given code. */

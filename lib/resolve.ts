@@ -165,7 +165,7 @@ export async function resolveHeaders(options: ResolveOptions = {}): Promise<Reso
           : describeVmlinux(source.name, result.detail, result.vmlinux, result.releaseMismatch, target.release, target.arch, tried, strict);
       return result.notes === undefined || result.notes.length === 0 ? described : { ...described, warnings: [...described.warnings, ...result.notes] };
     }
-    tried.push({ what: source.name, outcome: result.reason });
+    tried.push({ what: source.name, outcome: result.reason, ...(result.notConfigured === true ? { notConfigured: true } : {}) });
     if (result.hint !== undefined) hints.push(result.hint);
     if (result.fatal === true && result.error !== undefined) {
       const e = result.error;

@@ -3,7 +3,7 @@
  * registers itself with the context of `context.ts`; this file only wires them.
  */
 import { Command, CommanderError } from 'commander';
-import { BpfCompileError, ErrorCode } from '../errors.js';
+import { BpfCompileError, ErrorCode, errorDetails } from '../errors.js';
 import { packageInfo } from '../system/package-info.js';
 import { COMMANDS } from './commands/index.js';
 import { cliContext, defaultIo, type CliIo } from './context.js';
@@ -43,10 +43,8 @@ export async function main(argv: readonly string[], io: CliIo = defaultIo): Prom
       return err.exitCode === 0 ? EXIT.OK : EXIT.USAGE;
     }
     if (err instanceof BpfCompileError) {
-      if (err.code === ErrorCode.COMPILE_FAILED) {
-        const diag = err.details['diagnostics'];
-        if (typeof diag === 'string' && diag !== '') io.stderr(diag.endsWith('\n') ? diag : `${diag}\n`);
-      }
+      const diag = errorDetails(err, ErrorCode.COMPILE_FAILED)?.diagnostics;
+      if (diag !== undefined && diag !== '') io.stderr(diag.endsWith('\n') ? diag : `${diag}\n`);
       io.stderr(`${formatError(err, debug)}\n`);
       return EXIT_BY_ERROR[err.code];
     }

@@ -74,7 +74,7 @@ async function decideMode(options: CompileOptions, userDirs: readonly string[], 
     const headers = await resolveHeaders({ ...options, kind: 'kernel-tree' });
     return { mode: 'kernel', reason: `kernel headers found (${headers.source})`, headers };
   } catch (err) {
-    if (!isBpfCompileError(err, ErrorCode.HEADERS_NOT_FOUND) || err.tried.some((t) => t.what === 'override' && !t.outcome.startsWith('not set'))) throw err;
+    if (!isBpfCompileError(err, ErrorCode.HEADERS_NOT_FOUND) || err.tried.some((t) => t.what === 'override' && t.notConfigured !== true)) throw err;
     const missing = await unresolvedIncludes(source, sourceText, plainDirs);
     if (missing.length === 0) {
       return { mode: 'plain', reason: 'no kernel headers found; every include is a uapi/libbpf/system header', headers: undefined };

@@ -29,7 +29,7 @@ import fs from 'node:fs';
 import { Readable, Transform, type TransformCallback, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as NodeReadableStream } from 'node:stream/web';
-import { BpfCompileError, errnoCode } from '../errors.js';
+import { BpfCompileError, ErrorCode, errnoCode, errorDetails } from '../errors.js';
 import { fetchError, fetchFailureReason } from './errors.js';
 import { type Fetcher, type HttpResponse, noProxyEntryFor, type ProxyConfig, proxyConfigFromEnv, proxyFetcher, proxyFor } from './proxy.js';
 import { checkUrl, nextRedirect } from './redirect.js';
@@ -110,12 +110,12 @@ function isRetryable(err: unknown): boolean {
   const reason = fetchFailureReason(err);
   if (reason === 'network') {
     // a proxy's 4xx to the CONNECT (407: credentials, 403: policy) will not change by retrying
-    const proxyStatus = (err as BpfCompileError).details['proxyStatus'];
+    const proxyStatus = errorDetails(err, ErrorCode.INPUT_UNREADABLE)?.proxyStatus;
     return !(typeof proxyStatus === 'number' && proxyStatus < 500);
   }
   if (reason === 'timeout' || reason === 'truncated') return true;
   if (reason === 'http-status') {
-    const status = (err as BpfCompileError).details['status'];
+    const status = errorDetails(err, ErrorCode.INPUT_UNREADABLE)?.status;
     return typeof status === 'number' && status >= 500;
   }
   return false;

@@ -2,10 +2,9 @@
  * Typed errors of the `fetch` machinery. No new error codes: every failure is `INPUT_UNREADABLE` with a machine-readable
  * `details.reason` (and `details.url` / `details.status` where known) and a hint.
  */
-import { BpfCompileError, ErrorCode } from '../errors.js';
+import { BpfCompileError, ErrorCode, errorDetails, type FetchFailureReason } from '../errors.js';
 
-/** Why a download or a mirror lookup failed (`details.reason`). */
-export type FetchFailureReason = 'http-status' | 'checksum' | 'timeout' | 'too-large' | 'redirect' | 'insecure' | 'truncated' | 'network' | 'tls' | 'signature' | 'expired';
+export type { FetchFailureReason } from '../errors.js';
 
 /** Reasons that mean "the mirror or the network is hostile or broken in a way retrying elsewhere must not hide". */
 export const FATAL_FETCH_REASONS: ReadonlySet<FetchFailureReason> = new Set(['checksum', 'insecure', 'redirect', 'too-large', 'signature', 'expired']);
@@ -54,7 +53,11 @@ export function fetchError(reason: FetchFailureReason, message: string, info: Fe
 
 /** The `details.reason` of a fetch error, or undefined for any other error. */
 export function fetchFailureReason(err: unknown): FetchFailureReason | undefined {
-  if (!(err instanceof BpfCompileError) || err.code !== ErrorCode.INPUT_UNREADABLE) return undefined;
-  const r = err.details['reason'];
-  return typeof r === 'string' && r in HINTS ? (r as FetchFailureReason) : undefined;
+  const r = errorDetails(err, ErrorCode.INPUT_UNREADABLE)?.reason;
+  return typeof r === 'string' && r in HINTS ? r : undefined;
+}
+
+/** The HTTP status of a failed download (`http-status`), or undefined. */
+export function fetchHttpStatus(err: unknown): number | undefined {
+  return fetchFailureReason(err) === 'http-status' ? errorDetails(err, ErrorCode.INPUT_UNREADABLE)?.status : undefined;
 }

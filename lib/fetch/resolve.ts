@@ -11,7 +11,7 @@ import type { Cache } from '../cache/safety.js';
 import { parseMirrorIndex, type MirrorIndexEntry } from '../mirror/index-format.js';
 import type { OsRelease } from '../system/os-release.js';
 import { fetchBytes, type DownloadTuning } from './text.js';
-import { fetchError, fetchFailureReason } from './errors.js';
+import { fetchError, fetchHttpStatus } from './errors.js';
 import { artifactMemoName, readArtifactMemo, readCachedIndex, writeArtifactMemo, writeCachedIndex, type ResolvedArtifact } from './memo.js';
 import { btfhubUrl, expandTemplate, fallbackUrl, fileUrl, indexUrl, isTemplate, normalizeBase, parseSha256Sidecar, selectIndexEntry, sidecarUrl, templateKind } from './mirrors.js';
 import { checkUrl, isLoopbackUrl } from './redirect.js';
@@ -50,7 +50,8 @@ async function fetchText(url: string, input: ResolveArtifactInput, maxBytes: num
 }
 
 function is404(err: unknown): boolean {
-  return fetchFailureReason(err) === 'http-status' && [404, 410].includes((err as { details: Record<string, unknown> }).details['status'] as number);
+  const status = fetchHttpStatus(err);
+  return status === 404 || status === 410;
 }
 
 /** The sha256 from a sidecar, or a typed error. */

@@ -34,7 +34,7 @@ export const overrideSource: HeaderSource = {
   kind: 'kernel-tree',
   async find(ctx: SourceContext): Promise<SourceResult> {
     const setting = overrideSettings(ctx).find((s) => s.source !== undefined || s.build !== undefined);
-    if (setting === undefined) return { found: false, reason: 'not set' };
+    if (setting === undefined) return { found: false, reason: 'not set', notConfigured: true };
     const named = [setting.source, setting.build].filter((d): d is string => d !== undefined).map((d) => path.resolve(d));
     const dirs: string[] = [];
     for (const dir of named) {

@@ -48,6 +48,8 @@ export type SourceResult =
       readonly found: false;
       /** Why this source does not apply, in a few words the user can act on. */
       readonly reason: string;
+      /** True when nothing configures this source (no override set): it was not really tried. */
+      readonly notConfigured?: boolean;
       /** When true, resolution stops here: the user asked for this source explicitly and it is broken. */
       readonly fatal?: boolean;
       /** What the user could do to make this source work. */

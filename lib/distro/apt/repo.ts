@@ -20,7 +20,7 @@ import { ensureEntry } from '../../cache/entry.js';
 import { cacheAccessError, type Cache } from '../../cache/safety.js';
 import { field, readRecord, writeRecord } from '../../cache/records.js';
 import { download } from '../../fetch/download.js';
-import { fetchError, fetchFailureReason } from '../../fetch/errors.js';
+import { fetchError, fetchHttpStatus } from '../../fetch/errors.js';
 import { cacheTempPath, fetchBytes, type DownloadTuning } from '../../fetch/text.js';
 import { decoderFor } from '../../archive/package-decoders.js';
 import type { DataCompression } from '../../archive/ar.js';
@@ -92,8 +92,7 @@ function recall(cache: Cache, source: AptSource): { text: string; signers: strin
 }
 
 function is404(err: unknown): boolean {
-  if (fetchFailureReason(err) !== 'http-status') return false;
-  const status = (err as { details: Record<string, unknown> }).details['status'];
+  const status = fetchHttpStatus(err);
   return status === 404 || status === 410;
 }
 
