@@ -7,7 +7,7 @@
  */
 import { BpfCompileError, ErrorCode } from '../errors.js';
 import type { StringTable } from './strings.js';
-import { dataOf, kflagOf, kindOf, nameOffOf, sizeTypeOf, vlenOf, type TypeTable } from './table.js';
+import { arrayElemType, arrayIndexType, arrayNelems, dataOf, declTagComponent, enum64Words, enumNameOff, enumValue32, intEncoding, kflagOf, kindOf, memberBitfieldSize, memberBitOffset, memberNameOff, memberOffsetWord, memberType, nameOffOf, paramNameOff, paramType, sizeTypeOf, type TypeTable, varLinkage, varsecOffset, varsecSize, varsecType, vlenOf } from './table.js';
 import {
   BtfKind,
   KIND_LAYOUTS,
@@ -196,13 +196,13 @@ export class Btf {
       const t = this.table;
       const vlen = vlenOf(t, sid);
       const kflag = kflagOf(t, sid);
-      const d = dataOf(t, sid);
+      const rs = t.start[sid]!;
       for (let i = 0; i < vlen; i++) {
-        const name = this.strings.get(t.words[d + i * 3]!);
-        const mtype = t.words[d + i * 3 + 1]!;
-        const raw = t.words[d + i * 3 + 2]!;
-        const bitOffset = base + (kflag ? raw & 0xffffff : raw);
-        const bitfieldSize = kflag ? raw >>> 24 : 0;
+        const name = this.strings.get(memberNameOff(t.words, rs, i));
+        const mtype = memberType(t.words, rs, i);
+        const raw = memberOffsetWord(t.words, rs, i);
+        const bitOffset = base + memberBitOffset(raw, kflag);
+        const bitfieldSize = memberBitfieldSize(raw, kflag);
         const inner = this.skipQualifiers(mtype);
         const ik = inner > 0 ? kindOf(t, inner) : 0;
         const composite = ik === BtfKind.STRUCT || ik === BtfKind.UNION;
@@ -323,15 +323,15 @@ export class Btf {
       case BtfKind.UNION: {
         const vlen = vlenOf(t, id);
         const kflag = kflagOf(t, id);
-        const d = dataOf(t, id);
+        const rs = t.start[id]!;
         let max = 1;
         for (let i = 0; i < vlen; i++) {
-          const a = this.alignOf(t.words[d + i * 3 + 1]!);
+          const a = this.alignOf(memberType(t.words, rs, i));
           if (a <= 0) return 0;
           if (a > max) max = a;
-          const raw = t.words[d + i * 3 + 2]!;
-          const bitfield = kflag ? raw >>> 24 : 0;
-          const off = kflag ? raw & 0xffffff : raw;
+          const raw = memberOffsetWord(t.words, rs, i);
+          const bitfield = memberBitfieldSize(raw, kflag);
+          const off = memberBitOffset(raw, kflag);
           if (bitfield === 0 && off % (8 * a) !== 0) return 1;
         }
         if (sizeTypeOf(t, id) % max !== 0) return 1;
@@ -380,42 +380,46 @@ export class Btf {
     const st = sizeTypeOf(t, id);
     const vlen = vlenOf(t, id);
     const kflag = kflagOf(t, id);
-    const d = dataOf(t, id);
+    const rs = t.start[id]!;
     const linkage = (n: number): BtfLinkage | number => LINKAGES[n] ?? n;
     switch (kind) {
       case BtfKind.INT: {
-        const enc = w[d]!;
+        const enc = intEncoding(w, rs);
         const e = (enc >>> 24) & 0x0f;
         return { kind: 'int', id, name, size: st, signed: (e & 1) !== 0, char: (e & 2) !== 0, bool: (e & 4) !== 0, bitOffset: (enc >>> 16) & 0xff, bits: enc & 0xff };
       }
       case BtfKind.PTR:
         return { kind: 'ptr', id, name, type: st };
       case BtfKind.ARRAY:
-        return { kind: 'array', id, name, type: w[d]!, indexType: w[d + 1]!, nelems: w[d + 2]! };
+        return { kind: 'array', id, name, type: arrayElemType(w, rs), indexType: arrayIndexType(w, rs), nelems: arrayNelems(w, rs) };
       case BtfKind.STRUCT:
       case BtfKind.UNION: {
         const members: BtfMember[] = [];
         for (let i = 0; i < vlen; i++) {
-          const raw = w[d + i * 3 + 2]!;
+          const raw = memberOffsetWord(w, rs, i);
           members.push({
-            name: str(w[d + i * 3]!),
-            type: w[d + i * 3 + 1]!,
-            bitOffset: kflag ? raw & 0xffffff : raw,
-            bitfieldSize: kflag ? raw >>> 24 : 0,
+            name: str(memberNameOff(w, rs, i)),
+            type: memberType(w, rs, i),
+            bitOffset: memberBitOffset(raw, kflag),
+            bitfieldSize: memberBitfieldSize(raw, kflag),
           });
         }
         return { kind: kind === BtfKind.STRUCT ? 'struct' : 'union', id, name, size: st, members };
       }
       case BtfKind.ENUM: {
         const values: BtfEnumValue<number>[] = [];
-        for (let i = 0; i < vlen; i++) values.push({ name: str(w[d + i * 2]!), value: kflag ? w[d + i * 2 + 1]! | 0 : w[d + i * 2 + 1]! });
+        for (let i = 0; i < vlen; i++) {
+          const v = enumValue32(w, rs, i);
+          values.push({ name: str(enumNameOff(w, rs, i, false)), value: kflag ? v | 0 : v });
+        }
         return { kind: 'enum', id, name, size: st, signed: kflag, values };
       }
       case BtfKind.ENUM64: {
         const values: BtfEnumValue<bigint>[] = [];
         for (let i = 0; i < vlen; i++) {
-          const u = (BigInt(w[d + i * 3 + 2]!) << 32n) | BigInt(w[d + i * 3 + 1]!);
-          values.push({ name: str(w[d + i * 3]!), value: kflag ? BigInt.asIntN(64, u) : u });
+          const [lo, hi] = enum64Words(w, rs, i);
+          const u = (BigInt(hi) << 32n) | BigInt(lo);
+          values.push({ name: str(enumNameOff(w, rs, i, true)), value: kflag ? BigInt.asIntN(64, u) : u });
         }
         return { kind: 'enum64', id, name, size: st, signed: kflag, values };
       }
@@ -435,20 +439,20 @@ export class Btf {
         return { kind: 'func', id, name, type: st, linkage: linkage(vlen) };
       case BtfKind.FUNC_PROTO: {
         const params = [];
-        for (let i = 0; i < vlen; i++) params.push({ name: str(w[d + i * 2]!), type: w[d + i * 2 + 1]! });
+        for (let i = 0; i < vlen; i++) params.push({ name: str(paramNameOff(w, rs, i)), type: paramType(w, rs, i) });
         return { kind: 'func_proto', id, name, returnType: st, params };
       }
       case BtfKind.VAR:
-        return { kind: 'var', id, name, type: st, linkage: linkage(w[d]!) };
+        return { kind: 'var', id, name, type: st, linkage: linkage(varLinkage(w, rs)) };
       case BtfKind.DATASEC: {
         const vars = [];
-        for (let i = 0; i < vlen; i++) vars.push({ type: w[d + i * 3]!, offset: w[d + i * 3 + 1]!, size: w[d + i * 3 + 2]! });
+        for (let i = 0; i < vlen; i++) vars.push({ type: varsecType(w, rs, i), offset: varsecOffset(w, rs, i), size: varsecSize(w, rs, i) });
         return { kind: 'datasec', id, name, size: st, vars };
       }
       case BtfKind.FLOAT:
         return { kind: 'float', id, name, size: st };
       case BtfKind.DECL_TAG:
-        return { kind: 'decl_tag', id, name, type: st, componentIdx: w[d]! | 0, attribute: kflag };
+        return { kind: 'decl_tag', id, name, type: st, componentIdx: declTagComponent(w, rs), attribute: kflag };
       default:
         return { kind: 'void', id: 0, name: '' };
     }

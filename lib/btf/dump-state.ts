@@ -10,7 +10,7 @@ import type { Btf } from './btf.js';
 import { BpfCompileError, ErrorCode } from '../errors.js';
 import { NameCounter, type ByteSink, type StringTable } from './strings.js';
 import { BtfKind } from './types.js';
-import { kindOf, nameOffOf, vlenOf, type TypeTable } from './table.js';
+import { arrayElemType, arrayIndexType, infoKind, infoVlen, kindOf, memberType, nameOffOf, paramType, type TypeTable, varsecType, vlenOf } from './table.js';
 
 /** Ordering state of a type (topological sort). */
 export const Order = { NOT_ORDERED: 0, ORDERING: 1, ORDERED: 2 } as const;
@@ -266,9 +266,8 @@ function markReferenced(s: DumpState, from: number): void {
   for (let id = from; id < count; id++) {
     const st = start[id]!;
     const info = words[st + 1]!;
-    const vlen = info & 0xffff;
-    const d = st + 3;
-    switch ((info >>> 24) & 0x1f) {
+    const vlen = infoVlen(info);
+    switch (infoKind(info)) {
       case BtfKind.VOLATILE:
       case BtfKind.CONST:
       case BtfKind.RESTRICT:
@@ -281,18 +280,18 @@ function markReferenced(s: DumpState, from: number): void {
         ref[words[st + 2]!] = 1;
         break;
       case BtfKind.ARRAY:
-        ref[words[d]!] = 1;
-        ref[words[d + 1]!] = 1;
+        ref[arrayElemType(words, st)] = 1;
+        ref[arrayIndexType(words, st)] = 1;
         break;
       case BtfKind.STRUCT:
       case BtfKind.UNION:
-        for (let i = 0; i < vlen; i++) ref[words[d + i * 3 + 1]!] = 1;
+        for (let i = 0; i < vlen; i++) ref[memberType(words, st, i)] = 1;
         break;
       case BtfKind.FUNC_PROTO:
-        for (let i = 0; i < vlen; i++) ref[words[d + i * 2 + 1]!] = 1;
+        for (let i = 0; i < vlen; i++) ref[paramType(words, st, i)] = 1;
         break;
       case BtfKind.DATASEC:
-        for (let i = 0; i < vlen; i++) ref[words[d + i * 3]!] = 1;
+        for (let i = 0; i < vlen; i++) ref[varsecType(words, st, i)] = 1;
         break;
       default:
         break;

@@ -14,6 +14,7 @@ import { DumpState, Writer } from './dump-state.js';
 import { emitType, emitTypeDecl } from './emit.js';
 import { orderType } from './order.js';
 import { BtfKind } from './types.js';
+import { declTagComponent, recordKind } from './table.js';
 
 /** Options of {@link dumpCHeader}. */
 export interface DumpCHeaderOptions {
@@ -87,10 +88,10 @@ function collectKfuncs(s: DumpState, from: number, into: Kfunc[]): void {
   const fast = new Set<number>();
   for (let id = from; id < count; id++) {
     const st = start[id]!;
-    if (((words[st + 1]! >>> 24) & 0x1f) !== BtfKind.DECL_TAG) continue;
-    if ((words[st + 3]! | 0) !== -1) continue;
+    if (recordKind(words, st) !== BtfKind.DECL_TAG) continue;
+    if (declTagComponent(words, st) !== -1) continue;
     const target = words[st + 2]!;
-    if (((words[start[target]! + 1]! >>> 24) & 0x1f) !== BtfKind.FUNC) continue;
+    if (recordKind(words, start[target]!) !== BtfKind.FUNC) continue;
     const tag = s.rawName(id);
     if (tag === KFUNC_TAG) kfuncs.push(target);
     else if (tag === FASTCALL_TAG) fast.add(target);

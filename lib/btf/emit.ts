@@ -14,6 +14,7 @@
 import { BpfCompileError, ErrorCode } from '../errors.js';
 import { Emit, type DumpState } from './dump-state.js';
 import { BtfKind } from './types.js';
+import { arrayElemType, arrayNelems, enum64Words, enumNameOff, enumValue32, infoKflag, infoKind, infoVlen, memberBitfieldSize, memberBitOffset, memberNameOff, memberOffsetWord, memberType, paramNameOff, paramType, recordKind } from './table.js';
 
 /**
  * A declarator name: a string-table offset (member and parameter names, copied as bytes) or a ready string
@@ -35,7 +36,7 @@ function isBlacklisted(s: DumpState, id: number): boolean {
 }
 
 function kindAt(s: DumpState, id: number): number {
-  return (s.table.words[s.table.start[id]! + 1]! >>> 24) & 0x1f;
+  return recordKind(s.table.words, s.table.start[id]!);
 }
 
 /**
@@ -48,7 +49,7 @@ export function emitType(s: DumpState, id: number, contId: number): void {
   const { words, start } = s.table;
   const st = start[id]!;
   const info = words[st + 1]!;
-  const kind = (info >>> 24) & 0x1f;
+  const kind = infoKind(info);
   const named = words[st]! !== 0;
   const out = s.out;
   const topLevel = contId === 0;
@@ -97,7 +98,7 @@ export function emitType(s: DumpState, id: number, contId: number): void {
       emitType(s, words[st + 2]!, contId);
       break;
     case BtfKind.ARRAY:
-      emitType(s, words[st + 3]!, contId);
+      emitType(s, arrayElemType(words, st), contId);
       break;
     case BtfKind.FWD:
       emitFwdDef(s, id);
@@ -118,9 +119,9 @@ export function emitType(s: DumpState, id: number, contId: number): void {
       s.emit[id] = Emit.EMITTING;
       // a definition (top level, or anonymous and so inline) needs its members' forward declarations
       if (topLevel || !named) {
-        const vlen = info & 0xffff;
+        const vlen = infoVlen(info);
         const cont = named ? id : contId;
-        for (let i = 0; i < vlen; i++) emitType(s, words[st + 3 + i * 3 + 1]!, cont);
+        for (let i = 0; i < vlen; i++) emitType(s, memberType(words, st, i), cont);
       } else if (s.fwdEmitted[id] === 0 && id !== contId) {
         emitStructFwd(s, id);
         out.put(';\n\n');
@@ -136,8 +137,8 @@ export function emitType(s: DumpState, id: number, contId: number): void {
       break;
     case BtfKind.FUNC_PROTO: {
       emitType(s, words[st + 2]!, contId);
-      const vlen = info & 0xffff;
-      for (let i = 0; i < vlen; i++) emitType(s, words[st + 3 + i * 2 + 1]!, contId);
+      const vlen = infoVlen(info);
+      for (let i = 0; i < vlen; i++) emitType(s, paramType(words, st, i), contId);
       break;
     }
     default:
@@ -150,15 +151,14 @@ function isStructPacked(s: DumpState, id: number): boolean {
   const { words, start } = s.table;
   const st = start[id]!;
   const info = words[st + 1]!;
-  const vlen = info & 0xffff;
-  const kflag = info >>> 31 === 1;
+  const vlen = infoVlen(info);
+  const kflag = infoKflag(info);
   let maxAlign = 1;
   for (let i = 0; i < vlen; i++) {
-    const m = st + 3 + i * 3;
-    const align = s.btf.alignOf(words[m + 1]!);
-    const raw = words[m + 2]!;
-    const bitSize = kflag ? raw >>> 24 : 0;
-    const off = kflag ? raw & 0xffffff : raw;
+    const align = s.btf.alignOf(memberType(words, st, i));
+    const raw = memberOffsetWord(words, st, i);
+    const bitSize = memberBitfieldSize(raw, kflag);
+    const off = memberBitOffset(raw, kflag);
     if (align !== 0 && bitSize === 0 && off % (8 * align) !== 0) return true;
     if (align > maxAlign) maxAlign = align;
   }
@@ -240,9 +240,9 @@ export function emitStructDef(s: DumpState, id: number, lvl: number): void {
   const { words, start } = s.table;
   const st = start[id]!;
   const info = words[st + 1]!;
-  const isStruct = ((info >>> 24) & 0x1f) === BtfKind.STRUCT;
-  const vlen = info & 0xffff;
-  const kflag = info >>> 31 === 1;
+  const isStruct = (infoKind(info)) === BtfKind.STRUCT;
+  const vlen = infoVlen(info);
+  const kflag = infoKflag(info);
   const size = words[st + 2]!;
   const align = s.btf.alignOf(id);
   const packed = isStruct ? isStructPacked(s, id) : false;
@@ -256,12 +256,11 @@ export function emitStructDef(s: DumpState, id: number, lvl: number): void {
   let off = 0;
   let prevBitfield = false;
   for (let i = 0; i < vlen; i++) {
-    const m = st + 3 + i * 3;
-    const fname = words[m]!;
-    const mtype = words[m + 1]!;
-    const raw = words[m + 2]!;
-    let mSize = kflag ? raw >>> 24 : 0;
-    const mOff = kflag ? raw & 0xffffff : raw;
+    const fname = memberNameOff(words, st, i);
+    const mtype = memberType(words, st, i);
+    const raw = memberOffsetWord(words, st, i);
+    let mSize = memberBitfieldSize(raw, kflag);
+    const mOff = memberBitOffset(raw, kflag);
     const mAlign = packed ? 1 : s.btf.alignOf(mtype);
     const inBitfield = prevBitfield && mSize !== 0;
     emitBitPadding(s, off, mOff, mAlign, inBitfield, lvl + 1);
@@ -295,9 +294,9 @@ export function emitEnumDef(s: DumpState, id: number, lvl: number): void {
   const { words, start } = s.table;
   const st = start[id]!;
   const info = words[st + 1]!;
-  const is64 = ((info >>> 24) & 0x1f) === BtfKind.ENUM64;
-  const vlen = info & 0xffff;
-  const signed = info >>> 31 === 1;
+  const is64 = (infoKind(info)) === BtfKind.ENUM64;
+  const vlen = infoVlen(info);
+  const signed = infoKflag(info);
   const size = words[st + 2]!;
   const out = s.out;
   out.put('enum');
@@ -311,17 +310,13 @@ export function emitEnumDef(s: DumpState, id: number, lvl: number): void {
   for (let i = 0; i < vlen; i++) {
     let nameOff: number;
     let value: string;
+    nameOff = enumNameOff(words, st, i, is64);
     if (is64) {
-      const e = st + 3 + i * 3;
-      nameOff = words[e]!;
-      const lo = words[e + 1]!;
-      const hi = words[e + 2]!;
+      const [lo, hi] = enum64Words(words, st, i);
       if (hi !== 0) hiAllZero = false;
       value = formatU64(lo, hi, signed) + (signed ? 'LL' : 'ULL');
     } else {
-      const e = st + 3 + i * 2;
-      nameOff = words[e]!;
-      const v = words[e + 1]!;
+      const v = enumValue32(words, st, i);
       value = String(signed ? v | 0 : v);
     }
     out.putChar(10);
@@ -398,7 +393,7 @@ export function emitTypeDecl(s: DumpState, id: number, fname: DeclName, lvl: num
     s.declStack[s.declTop++] = id;
     if (id === 0) break;
     const st = start[id]!;
-    const kind = (words[st + 1]! >>> 24) & 0x1f;
+    const kind = recordKind(words, st);
     if (
       kind === BtfKind.PTR ||
       kind === BtfKind.VOLATILE ||
@@ -409,7 +404,7 @@ export function emitTypeDecl(s: DumpState, id: number, fname: DeclName, lvl: num
     ) {
       id = words[st + 2]!;
     } else if (kind === BtfKind.ARRAY) {
-      id = words[st + 3]!;
+      id = arrayElemType(words, st);
     } else {
       break;
     }
@@ -474,7 +469,7 @@ function emitTypeChain(s: DumpState, decls: DeclStack, fname: DeclName, lvl: num
     }
     const st = start[id]!;
     const info = words[st + 1]!;
-    const kind = (info >>> 24) & 0x1f;
+    const kind = infoKind(info);
     switch (kind) {
       case BtfKind.INT:
       case BtfKind.FLOAT:
@@ -518,7 +513,7 @@ function emitTypeChain(s: DumpState, decls: DeclStack, fname: DeclName, lvl: num
         break;
       case BtfKind.TYPE_TAG: {
         emitMods(s, decls);
-        if (info >>> 31 === 1) {
+        if (infoKflag(info)) {
           out.put(' __attribute__((');
           s.putString(words[st]!);
           out.put('))');
@@ -530,7 +525,7 @@ function emitTypeChain(s: DumpState, decls: DeclStack, fname: DeclName, lvl: num
         break;
       }
       case BtfKind.ARRAY: {
-        const nelems = words[st + 5]!;
+        const nelems = arrayNelems(words, st);
         // qualifiers on an array type (a GCC quirk) mean nothing: skip them
         dropMods(s, decls);
         if (decls.cnt === decls.base) {
@@ -548,7 +543,7 @@ function emitTypeChain(s: DumpState, decls: DeclStack, fname: DeclName, lvl: num
         return;
       }
       case BtfKind.FUNC_PROTO: {
-        const vlen = info & 0xffff;
+        const vlen = infoVlen(info);
         // qualifiers on a function type (GCC's noreturn quirk) mean nothing: skip them
         dropMods(s, decls);
         if (decls.cnt > decls.base) {
@@ -559,20 +554,19 @@ function emitTypeChain(s: DumpState, decls: DeclStack, fname: DeclName, lvl: num
           emitName(s, fname, lastWasPtr);
         }
         out.put('(');
-        const p0 = st + 3;
-        if (vlen === 0 || (vlen === 1 && words[p0 + 1]! === 0)) {
+        if (vlen === 0 || (vlen === 1 && paramType(words, st, 0) === 0)) {
           out.put('void)');
           return;
         }
         for (let i = 0; i < vlen; i++) {
           if (i > 0) out.put(', ');
-          const ptype = words[p0 + i * 2 + 1]!;
+          const ptype = paramType(words, st, i);
           // a trailing void parameter means varargs
           if (i === vlen - 1 && ptype === 0) {
             out.put('...');
             break;
           }
-          emitTypeDecl(s, ptype, words[p0 + i * 2]!, lvl);
+          emitTypeDecl(s, ptype, paramNameOff(words, st, i), lvl);
         }
         out.put(')');
         return;

@@ -17,6 +17,7 @@
 import { BpfCompileError, ErrorCode } from '../errors.js';
 import { Order, type DumpState, type IdQueue } from './dump-state.js';
 import { BtfKind } from './types.js';
+import { arrayElemType, infoKind, infoVlen, memberType, paramType } from './table.js';
 
 /**
  * Order `id` and its dependencies, appending standalone definitions to `queue`.
@@ -31,7 +32,7 @@ export function orderType(s: DumpState, id: number, throughPtr: boolean, queue: 
   const { words, start } = s.table;
   const st = start[id]!;
   const info = words[st + 1]!;
-  const kind = (info >>> 24) & 0x1f;
+  const kind = infoKind(info);
   const named = words[st]! !== 0;
   if (state === Order.ORDERING) {
     if ((kind === BtfKind.STRUCT || kind === BtfKind.UNION) && throughPtr && named) return false;
@@ -51,14 +52,14 @@ export function orderType(s: DumpState, id: number, throughPtr: boolean, queue: 
       return strong;
     }
     case BtfKind.ARRAY:
-      return orderType(s, words[st + 3]!, false, queue);
+      return orderType(s, arrayElemType(words, st), false, queue);
     case BtfKind.STRUCT:
     case BtfKind.UNION: {
       // only embedded (no pointer on the path) or anonymous (defined inline) composites are strong
       if (throughPtr && named) return false;
       s.order[id] = Order.ORDERING;
-      const vlen = info & 0xffff;
-      for (let i = 0; i < vlen; i++) orderType(s, words[st + 3 + i * 3 + 1]!, false, queue);
+      const vlen = infoVlen(info);
+      for (let i = 0; i < vlen; i++) orderType(s, memberType(words, st, i), false, queue);
       if (named) queue.push(id);
       s.order[id] = Order.ORDERED;
       return true;
@@ -84,9 +85,9 @@ export function orderType(s: DumpState, id: number, throughPtr: boolean, queue: 
       return orderType(s, words[st + 2]!, throughPtr, queue);
     case BtfKind.FUNC_PROTO: {
       let strong = orderType(s, words[st + 2]!, throughPtr, queue);
-      const vlen = info & 0xffff;
+      const vlen = infoVlen(info);
       for (let i = 0; i < vlen; i++) {
-        if (orderType(s, words[st + 3 + i * 2 + 1]!, throughPtr, queue)) strong = true;
+        if (orderType(s, paramType(words, st, i), throughPtr, queue)) strong = true;
       }
       return strong;
     }

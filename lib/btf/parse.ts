@@ -15,7 +15,7 @@
 import { BpfCompileError, ErrorCode } from '../errors.js';
 import { Btf } from './btf.js';
 import { StringTable } from './strings.js';
-import { HOST_LITTLE_ENDIAN, type TypeTable } from './table.js';
+import { HOST_LITTLE_ENDIAN, infoKind, recordKind, type TypeTable } from './table.js';
 import { BtfKind, KIND_LAYOUTS, MAX_KIND, type BtfHeader } from './types.js';
 
 export type { BtfHeader } from './types.js';
@@ -112,7 +112,7 @@ function walkRecords(words: Uint32Array, first: number, sectionAt: number): Uint
     const byteAt = sectionAt + (w - first) * 4;
     if (w + 3 > end) throw invalid(`truncated BTF type record at byte ${byteAt}`, { offset: byteAt, index: n });
     const info = words[w + 1]!;
-    const kind = (info >>> 24) & 0x1f;
+    const kind = infoKind(info);
     if (kind === 0 || kind > MAX_KIND) {
       throw invalid(`unknown BTF kind ${kind} at byte ${byteAt}`, { offset: byteAt, kind, index: n });
     }
@@ -143,7 +143,7 @@ function checkReferences(table: TypeTable, from: number, strings: StringTable, s
   for (let id = from; id < count; id++) {
     const s = start[id]!;
     const info = words[s + 1]!;
-    const kind = (info >>> 24) & 0x1f;
+    const kind = infoKind(info);
     const vlen = info & 0xffff;
     let ok = words[s]! < strLen;
     const d = s + 3;
@@ -160,7 +160,7 @@ function checkReferences(table: TypeTable, from: number, strings: StringTable, s
         break;
       case BtfKind.FUNC: {
         const proto = words[s + 2]!;
-        ok &&= proto < count && ((words[start[proto]! + 1]! >>> 24) & 0x1f) === BtfKind.FUNC_PROTO;
+        ok &&= proto < count && recordKind(words, start[proto]!) === BtfKind.FUNC_PROTO;
         break;
       }
       case BtfKind.ARRAY:
@@ -197,7 +197,7 @@ function explain(table: TypeTable, id: number, strLen: number, sectionAt: number
   const { words, start, count } = table;
   const s = start[id]!;
   const info = words[s + 1]!;
-  const kindNum = (info >>> 24) & 0x1f;
+  const kindNum = infoKind(info);
   const kind = KIND_LAYOUTS[kindNum]!.name;
   const vlen = info & 0xffff;
   const offset = sectionAt + (s - baseWords) * 4;
@@ -259,7 +259,7 @@ function explain(table: TypeTable, id: number, strLen: number, sectionAt: number
 function edge(table: TypeTable, id: number, k: number): number {
   const s = table.start[id]!;
   const info = table.words[s + 1]!;
-  switch ((info >>> 24) & 0x1f) {
+  switch (infoKind(info)) {
     case BtfKind.PTR:
     case BtfKind.TYPEDEF:
     case BtfKind.VOLATILE:
