@@ -139,6 +139,7 @@ export class DumpState {
   /** Type is referenced from some other type (tells top-level anonymous enums from inline ones). */
   readonly referenced: Uint8Array;
   /** 0: name not resolved yet; 1: the original name is unique; 2: renamed, see {@link uniqueNames}. */
+  /** Per type id: a {@link NameState} (whether its name was looked at, and whether it is printed renamed). */
   readonly nameResolved: Uint8Array;
   /** Names that needed a `___N` suffix, by type id. */
   readonly uniqueNames: Map<number, string>;
@@ -230,25 +231,35 @@ export class DumpState {
     const off = nameOffOf(this.table, id);
     if (off === 0) return;
     resolve(this, id, map);
-    if (this.nameResolved[id] === 2) this.out.put(this.uniqueNames.get(id)!);
+    if (this.nameResolved[id] === NameState.RENAMED) this.out.put(this.uniqueNames.get(id)!);
     else this.strings.copyTo(off, this.out);
   }
 }
 
+/** What `DumpState.nameResolved[id]` holds. */
+export const NameState = {
+  /** Not looked at yet. */
+  UNRESOLVED: 0,
+  /** Printed under its own name. */
+  OWN: 1,
+  /** Printed as `name___N` (`uniqueNames`): another type of that name came first. */
+  RENAMED: 2,
+} as const;
+
 /** Give type `id` its unique name on first use (counting it in `names`); later calls do nothing. */
 function resolve(s: DumpState, id: number, names: NameCounter): void {
-  if (s.nameResolved[id] !== 0) return;
+  if (s.nameResolved[id] !== NameState.UNRESOLVED) return;
   const t = s.table;
   const off = nameOffOf(t, id);
   if (off === 0) return;
-  s.nameResolved[id] = 1;
+  s.nameResolved[id] = NameState.OWN;
   const kind = kindOf(t, id);
   // forward declarations and empty enums declare nothing new: never renamed
   if (kind === BtfKind.FWD || (kind === BtfKind.ENUM && vlenOf(t, id) === 0)) return;
   const dups = names.bump(off);
   if (dups > 1) {
     s.uniqueNames.set(id, `${s.strings.get(off)}___${dups}`);
-    s.nameResolved[id] = 2;
+    s.nameResolved[id] = NameState.RENAMED;
   }
 }
 
@@ -256,7 +267,7 @@ function resolveName(s: DumpState, id: number, names: NameCounter): string {
   const off = nameOffOf(s.table, id);
   if (off === 0) return '';
   resolve(s, id, names);
-  return s.nameResolved[id] === 2 ? s.uniqueNames.get(id)! : s.strings.get(off);
+  return s.nameResolved[id] === NameState.RENAMED ? s.uniqueNames.get(id)! : s.strings.get(off);
 }
 
 /** Mark every type referenced from another type, for ids `from..count-1`. */

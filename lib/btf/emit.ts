@@ -12,7 +12,7 @@
  *   alignment would put them, and `__attribute__((packed))` when natural alignment cannot hold the layout.
  */
 import { BpfCompileError, ErrorCode } from '../errors.js';
-import { Emit, type DumpState } from './dump-state.js';
+import { type DumpState, Emit, NameState } from './dump-state.js';
 import { BtfKind } from './types.js';
 import { arrayElemType, arrayNelems, enum64Words, enumNameOff, enumValue32, infoKflag, infoKind, infoVlen, memberBitfieldSize, memberBitOffset, memberNameOff, memberOffsetWord, memberType, paramNameOff, paramType, recordKind } from './table.js';
 
@@ -365,7 +365,7 @@ export function emitTypedefDef(s: DumpState, id: number, lvl: number): void {
     return;
   }
   s.out.put('typedef ');
-  emitTypeDecl(s, target, s.nameResolved[id] === 2 ? name : s.table.words[s.table.start[id]!]!, lvl);
+  emitTypeDecl(s, target, s.nameResolved[id] === NameState.RENAMED ? name : s.table.words[s.table.start[id]!]!, lvl);
 }
 
 /** A view of a shared declarator stack: ids pushed outermost first; `cnt` shrinks as it is unwound. */
