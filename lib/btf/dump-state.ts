@@ -138,7 +138,6 @@ export class DumpState {
   readonly fwdEmitted: Uint8Array;
   /** Type is referenced from some other type (tells top-level anonymous enums from inline ones). */
   readonly referenced: Uint8Array;
-  /** 0: name not resolved yet; 1: the original name is unique; 2: renamed, see {@link uniqueNames}. */
   /** Per type id: a {@link NameState} (whether its name was looked at, and whether it is printed renamed). */
   readonly nameResolved: Uint8Array;
   /** Names that needed a `___N` suffix, by type id. */
