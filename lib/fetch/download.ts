@@ -29,10 +29,11 @@ import fs from 'node:fs';
 import { Readable, Transform, type TransformCallback, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as NodeReadableStream } from 'node:stream/web';
-import { BpfCompileError, ErrorCode, errnoCode, errorDetails } from '../errors.js';
-import { fetchError, fetchFailureReason } from './errors.js';
-import { type Fetcher, type HttpResponse, noProxyEntryFor, type ProxyConfig, proxyConfigFromEnv, proxyFetcher, proxyFor } from './proxy.js';
+import { BpfCompileError } from '../errors.js';
+import { fetchError } from './errors.js';
+import { type Fetcher, type HttpResponse, type ProxyConfig, proxyConfigFromEnv, proxyFetcher } from './proxy.js';
 import { checkUrl, nextRedirect } from './redirect.js';
+import { classifyFailure, isRetryable, withAttempts } from './failure.js';
 
 /** Progress of a download. */
 export interface DownloadProgress {
@@ -88,8 +89,19 @@ export interface DownloadResult {
 /** Download defaults. */
 export const DOWNLOAD_DEFAULTS = { connectTimeoutMs: 10_000, idleTimeoutMs: 30_000, retries: 3, retryBaseMs: 500, maxRedirects: 5 } as const;
 
-/** errno codes of the local file system (writing `dest`). */
-const LOCAL_ERRNO: ReadonlySet<string> = new Set(['ENOSPC', 'EDQUOT', 'EACCES', 'EPERM', 'EROFS', 'ENOENT', 'EISDIR', 'EMFILE', 'ENFILE', 'EIO']);
+/** Options with every default applied (once, in {@link download}). */
+type Settled = DownloadOptions & { readonly [K in keyof typeof DOWNLOAD_DEFAULTS]: number };
+
+function settle(opts: DownloadOptions): Settled {
+  return {
+    ...opts,
+    connectTimeoutMs: opts.connectTimeoutMs ?? DOWNLOAD_DEFAULTS.connectTimeoutMs,
+    idleTimeoutMs: opts.idleTimeoutMs ?? DOWNLOAD_DEFAULTS.idleTimeoutMs,
+    retries: opts.retries ?? DOWNLOAD_DEFAULTS.retries,
+    retryBaseMs: opts.retryBaseMs ?? DOWNLOAD_DEFAULTS.retryBaseMs,
+    maxRedirects: opts.maxRedirects ?? DOWNLOAD_DEFAULTS.maxRedirects,
+  };
+}
 
 function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
   return new Promise((resolve, reject) => {
@@ -104,21 +116,6 @@ function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
     };
     signal?.addEventListener('abort', onAbort, { once: true });
   });
-}
-
-function isRetryable(err: unknown): boolean {
-  const reason = fetchFailureReason(err);
-  if (reason === 'network') {
-    // a proxy's 4xx to the CONNECT (407: credentials, 403: policy) will not change by retrying
-    const proxyStatus = errorDetails(err, ErrorCode.INPUT_UNREADABLE)?.proxyStatus;
-    return !(typeof proxyStatus === 'number' && proxyStatus < 500);
-  }
-  if (reason === 'timeout' || reason === 'truncated') return true;
-  if (reason === 'http-status') {
-    const status = errorDetails(err, ErrorCode.INPUT_UNREADABLE)?.status;
-    return typeof status === 'number' && status >= 500;
-  }
-  return false;
 }
 
 /** How requests of one download are made: the global fetch, or undici's through the configured proxies. */
@@ -184,111 +181,6 @@ function attemptAbort(user: AbortSignal | undefined, start: URL): AttemptAbort {
   return state;
 }
 
-/** The same error, with `details.attempts`. */
-function withAttempts(err: BpfCompileError, attempts: number): BpfCompileError {
-  return new BpfCompileError(err.code, `${err.message} (after ${attempts} attempts)`, {
-    ...(err.hint === undefined ? {} : { hint: err.hint }),
-    ...(err.cause === undefined ? {} : { cause: err.cause }),
-    details: { ...err.details, attempts },
-  });
-}
-
-/** The innermost message of an error chain (`fetch failed` → `connect ECONNREFUSED …`). */
-function rootMessage(err: unknown): string {
-  let e: unknown = err;
-  for (let i = 0; i < 8 && e instanceof Error && e.cause instanceof Error; i++) e = e.cause;
-  if (!(e instanceof Error)) return String(e);
-  return e.message !== '' ? e.message : (errnoCode(e) ?? e.name);
-}
-
-/** Error codes of a failed TLS certificate check (OpenSSL's verify codes, Node's host-name check). */
-const TLS_CERT_CODE = /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|UNABLE_TO_GET_ISSUER|HOSTNAME_MISMATCH|ERR_TLS_CERT_ALTNAME/;
-
-/** The code of a certificate verification failure in an error chain, if that is what it is. */
-function tlsCertCode(err: unknown): string | undefined {
-  let e: unknown = err;
-  for (let i = 0; i < 8 && e instanceof Error; i++, e = e.cause) {
-    const code = errnoCode(e);
-    if (code !== undefined && TLS_CERT_CODE.test(code)) return code;
-  }
-  return undefined;
-}
-
-/** The status a proxy answered the CONNECT with (undici: `Proxy response (407) !== 200 when HTTP Tunneling`). */
-function proxyStatusOf(err: unknown): number | undefined {
-  let e: unknown = err;
-  for (let i = 0; i < 8 && e instanceof Error; i++, e = e.cause) {
-    const m = /Proxy response \((\d{3})\)/.exec(e.message);
-    if (m?.[1] !== undefined) return Number(m[1]);
-  }
-  return undefined;
-}
-
-/** `host:port` as sent in a CONNECT. */
-function authority(u: URL): string {
-  return u.port !== '' ? u.host : `${u.host}:${u.protocol === 'https:' ? 443 : 80}`;
-}
-
-/** A network error of a request that went through `proxy`. */
-function proxyNetworkError(err: unknown, url: string, hop: URL, proxy: NonNullable<ReturnType<typeof proxyFor>>): BpfCompileError {
-  const via = `the proxy ${proxy.display} (from ${proxy.variable})`;
-  const bypass = `or bypass the proxy for this host: add ${noProxyEntryFor(hop)} to NO_PROXY`;
-  const status = proxyStatusOf(err);
-  const details = { proxy: proxy.display, proxyVariable: proxy.variable, ...(status === undefined ? {} : { proxyStatus: status }) };
-  if (status !== undefined) {
-    const what = status === 407 ? ' (Proxy Authentication Required)' : '';
-    const hint =
-      status === 407
-        ? `the proxy requires (valid) credentials: set ${proxy.variable} to ${proxy.display.replace(/^(\w+:\/\/)(\*\*\*@)?/, '$1user:password@')}, ${bypass}`
-        : `the proxy could not or would not connect to ${authority(hop)}; check the proxy and the mirror host, ${bypass}`;
-    return fetchError('network', `cannot download ${url}: ${via} answered CONNECT ${authority(hop)} with HTTP ${status}${what}`, { url, cause: err, hint, details });
-  }
-  return fetchError('network', `cannot download ${url} through ${via}: ${rootMessage(err)}`, {
-    url,
-    cause: err,
-    hint: `check that the proxy ${proxy.display} (${proxy.variable}) is running and reachable, and the mirror host; ${bypass}`,
-    details,
-  });
-}
-
-/** Hint of a network error of a direct request. */
-function directHint(hop: URL, proxies: ProxyConfig | undefined): string {
-  const base = 'check the network and the mirror host';
-  if (proxies === undefined) return `${base}; behind a proxy, set HTTPS_PROXY/HTTP_PROXY (NO_PROXY lists hosts to reach directly)`;
-  const schemeProxy = hop.protocol === 'https:' ? (proxies.https ?? proxies.http) : proxies.http;
-  if (schemeProxy !== undefined) {
-    return `${base}; ${noProxyEntryFor(hop)} matches ${proxies.noProxyVariable ?? 'NO_PROXY'}, so this request went direct, not through ${schemeProxy.display}`;
-  }
-  return `${base}; ${proxies.https?.variable ?? 'HTTPS_PROXY'} is set, but it proxies only https:// URLs: this http:// request went direct (set HTTP_PROXY to proxy it too)`;
-}
-
-/** Map a thrown fetch/stream error to a typed error (or rethrow a user abort as is). */
-function classify(err: unknown, ab: AttemptAbort, url: string, user: AbortSignal | undefined, route: Route, progress?: { done: number; total: number | undefined }): unknown {
-  if (err instanceof BpfCompileError) return err;
-  // a local write failure (disk full, permissions) is not the network's fault: report it as is, never retried
-  if (LOCAL_ERRNO.has(errnoCode(err) ?? '')) return err;
-  const proxy = route.proxies === undefined ? undefined : proxyFor(ab.hop, route.proxies);
-  if (ab.timedOut !== undefined) {
-    return fetchError('timeout', `${ab.timedOut === 'connect' ? 'no response' : 'the download stalled'} from ${url}${proxy === undefined ? '' : ` through the proxy ${proxy.display}`}`, {
-      url,
-      details: { phase: ab.timedOut, ...(proxy === undefined ? {} : { proxy: proxy.display, proxyVariable: proxy.variable }) },
-      cause: err,
-      ...(proxy === undefined ? {} : { hint: `the mirror or the proxy ${proxy.display} (${proxy.variable}) did not answer in time; check both, or bypass the proxy for this host: add ${noProxyEntryFor(ab.hop)} to NO_PROXY` }),
-    });
-  }
-  if (user?.aborted === true) return err;
-  if (progress?.total !== undefined && progress.done < progress.total) {
-    return fetchError('truncated', `${url}: connection closed after ${progress.done} of ${progress.total} bytes`, { url, cause: err, details: { received: progress.done, expected: progress.total } });
-  }
-  const certCode = tlsCertCode(err);
-  if (certCode !== undefined) {
-    // not retried: the certificate will not change in a second; not fatal: another mirror may be fine
-    return fetchError('tls', `cannot download ${url}: TLS certificate check failed: ${rootMessage(err)} (${certCode})`, { url, cause: err, details: { tlsCode: certCode } });
-  }
-  if (proxy !== undefined) return proxyNetworkError(err, url, ab.hop, proxy);
-  return fetchError('network', `cannot download ${url}: ${rootMessage(err)}`, { url, cause: err, hint: directHint(ab.hop, route.proxies) });
-}
-
 /**
  * Split `user:password@` off a URL: fetch refuses URLs that carry credentials, so they travel as HTTP Basic
  * `Authorization` instead — only to that URL's origin (a redirect elsewhere does not get them).
@@ -303,15 +195,15 @@ function splitCredentials(u: URL): { url: URL; authorization: string | undefined
 }
 
 /** Follow redirects; return the final response (status < 300 or ≥ 400 handled by the caller). */
-async function request(start: URL, opts: DownloadOptions, ab: AttemptAbort, route: Route): Promise<{ res: HttpResponse; url: URL }> {
+async function request(start: URL, opts: Settled, ab: AttemptAbort, route: Route): Promise<{ res: HttpResponse; url: URL }> {
   const first = splitCredentials(start);
   const seen = new Set<string>([first.url.href]);
   let url = first.url;
   let authorization = first.authorization;
-  const maxRedirects = opts.maxRedirects ?? DOWNLOAD_DEFAULTS.maxRedirects;
+  const maxRedirects = opts.maxRedirects;
   for (let hops = 0; ; hops++) {
     ab.hop = url;
-    ab.arm('connect', opts.connectTimeoutMs ?? DOWNLOAD_DEFAULTS.connectTimeoutMs);
+    ab.arm('connect', opts.connectTimeoutMs);
     const headers: Record<string, string> = { 'accept-encoding': 'identity', ...(authorization === undefined ? {} : { authorization }) };
     const res = await route.fetch(url, { redirect: 'manual', signal: ab.controller.signal, headers });
     ab.disarm();
@@ -326,7 +218,7 @@ async function request(start: URL, opts: DownloadOptions, ab: AttemptAbort, rout
   }
 }
 
-async function attempt(start: URL, opts: DownloadOptions, route: Route, tee: Writable | undefined): Promise<DownloadResult> {
+async function attempt(start: URL, opts: Settled, route: Route, tee: Writable | undefined): Promise<DownloadResult> {
   const ab = attemptAbort(opts.signal, start);
   const progress: { done: number; total: number | undefined } = { done: 0, total: undefined };
   let where = start.href;
@@ -346,7 +238,7 @@ async function attempt(start: URL, opts: DownloadOptions, route: Route, tee: Wri
     }
     if (res.body === null) throw fetchError('truncated', `${where}: empty response`, { url: where });
     const hash = createHash('sha256');
-    const idleMs = opts.idleTimeoutMs ?? DOWNLOAD_DEFAULTS.idleTimeoutMs;
+    const idleMs = opts.idleTimeoutMs;
     ab.arm('idle', idleMs);
     const tap = new Transform({
       transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
@@ -377,7 +269,7 @@ async function attempt(start: URL, opts: DownloadOptions, route: Route, tee: Wri
     if (tee !== undefined && !tee.destroyed) tee.end();
     return { url: where, sha256, bytes: progress.done };
   } catch (err) {
-    const failure = classify(err, ab, where, opts.signal, route, progress);
+    const failure = classifyFailure(err, { url: where, hop: ab.hop, timedOut: ab.timedOut, user: opts.signal, proxies: route.proxies, progress });
     // the tee carried only this attempt: stop its consumer now, not after the retries
     tee?.destroy(asError(failure));
     throw failure;
@@ -400,7 +292,7 @@ export async function download(url: string, opts: DownloadOptions): Promise<Down
   // the tee's consumer reports its own errors; this listener only keeps a destroyed tee from being an uncaught error
   opts.tee?.on('error', () => {});
   try {
-    return await attempts(url, opts);
+    return await attempts(url, settle(opts));
   } catch (err) {
     opts.tee?.destroy(asError(err)); // failed before any attempt (bad URL, proxy settings); else already destroyed
     throw err;
@@ -408,11 +300,11 @@ export async function download(url: string, opts: DownloadOptions): Promise<Down
 }
 
 /** The retry loop of {@link download}. */
-async function attempts(url: string, opts: DownloadOptions): Promise<DownloadResult> {
+async function attempts(url: string, opts: Settled): Promise<DownloadResult> {
   const start = checkUrl(url, opts.allowInsecureHttp);
   const route = await routeFor(opts.env);
-  const retries = opts.retries ?? DOWNLOAD_DEFAULTS.retries;
-  const base = opts.retryBaseMs ?? DOWNLOAD_DEFAULTS.retryBaseMs;
+  const retries = opts.retries;
+  const base = opts.retryBaseMs;
   for (let n = 0; ; n++) {
     try {
       return await attempt(start, opts, route, n === 0 ? opts.tee : undefined);
