@@ -22,7 +22,6 @@ const VMLINUX = '/sys/kernel/btf/vmlinux';
 const SELF = fileURLToPath(import.meta.url);
 const RUNS = 7;
 
-
 /** Run a command with stdout to /dev/null; returns wall seconds and peak RSS (KiB, from /usr/bin/time when present). */
 function timeCommand(cmd: string, args: readonly string[]): { wall: number; rssKiB: number | undefined } {
   const devnull = openSync('/dev/null', 'w');
@@ -51,7 +50,6 @@ function medianOf(cmd: string, args: readonly string[], runs = RUNS): { wall: nu
   }
   return { wall: median(walls), rssKiB: rss.length > 0 ? median(rss) : undefined };
 }
-
 
 const kib = (n: number | undefined): string => (n === undefined ? '?' : `${(n / 1024).toFixed(0)} MiB`);
 
@@ -126,7 +124,9 @@ function print(results: readonly BenchResult[]): void {
   const w = Math.max(...results.map((r) => r.name.length));
   console.log(`${'configuration'.padEnd(w)}   ours     bpftool  ratio`);
   for (const r of results) {
-    console.log(`${r.name.padEnd(w)}   ${r.ours.toFixed(3).padStart(6)}   ${r.baseline.toFixed(3).padStart(6)}   ${r.ratio.toFixed(2)}x${r.note === undefined ? '' : `   (${r.note})`}`);
+    console.log(
+      `${r.name.padEnd(w)}   ${r.ours.toFixed(3).padStart(6)}   ${r.baseline.toFixed(3).padStart(6)}   ${r.ratio.toFixed(2)}x${r.note === undefined ? '' : `   (${r.note})`}`,
+    );
   }
 }
 

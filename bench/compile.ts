@@ -38,11 +38,19 @@ export async function runCompileBench(): Promise<BenchResult[]> {
       () => execa('node', [path.join(ROOT, 'dist/bin/bpf-compile.mjs'), 'compile', source, '-o', out, '--kernel-release', headers.release, '--no-cache']),
       bare,
     );
-    const nodeStart = await sideBySide(RUNS, () => execa('node', ['-e', '0']), () => execa('true'));
+    const nodeStart = await sideBySide(
+      RUNS,
+      () => execa('node', ['-e', '0']),
+      () => execa('true'),
+    );
     const cacheDir = path.join(dir, 'cache');
     const cliArgs = [path.join(ROOT, 'dist/bin/bpf-compile.mjs'), 'compile', source, '-o', out, '--kernel-release', headers.release, '--cache-dir', cacheDir];
     await execa('node', cliArgs); // fill the cache
-    const cached = await sideBySide(RUNS, () => execa('node', cliArgs), () => execa('node', [...cliArgs, '--no-cache']));
+    const cached = await sideBySide(
+      RUNS,
+      () => execa('node', cliArgs),
+      () => execa('node', [...cliArgs, '--no-cache']),
+    );
     return [
       { name: 'compile() in-process vs bare clang|opt|llc', ...lib, ratio: lib.ours / lib.baseline, note: 'goal ≤ 1.05×' },
       { name: 'bpf-compile CLI --no-cache (whole process) vs bare', ...cli, ratio: cli.ours / cli.baseline, note: `includes node start-up, ${nodeStart.ours.toFixed(3)} s here` },

@@ -51,11 +51,16 @@ export async function runDistroBench(): Promise<BenchResult[]> {
     const first = await timeOnce(() => resolveHeaders({ root, cacheDir: warm, kernelRelease: release, arch: 'x86_64', sources: ['distro'], env, kind: 'kernel-tree' }));
     const firstEver = [first];
     for (let i = 1; i < 3; i++) {
-      firstEver.push(await timeOnce(() => resolveHeaders({ root, cacheDir: path.join(dir, `cache-first-${i}`), kernelRelease: release, arch: 'x86_64', sources: ['distro'], env, kind: 'kernel-tree' })));
+      firstEver.push(
+        await timeOnce(() =>
+          resolveHeaders({ root, cacheDir: path.join(dir, `cache-first-${i}`), kernelRelease: release, arch: 'x86_64', sources: ['distro'], env, kind: 'kernel-tree' }),
+        ),
+      );
       fs.rmSync(path.join(dir, `cache-first-${i}`), { recursive: true, force: true });
     }
     const manifest = fs.readdirSync(path.join(warm, 'distro')).find((k) => k.startsWith('p1-') && !k.includes('.')) as string;
-    const pkgs = (JSON.parse(fs.readFileSync(path.join(warm, 'distro', manifest, 'manifest.json'), 'utf8')) as { extra: { packages: { name: string; version: string }[] } }).extra.packages;
+    const pkgs = (JSON.parse(fs.readFileSync(path.join(warm, 'distro', manifest, 'manifest.json'), 'utf8')) as { extra: { packages: { name: string; version: string }[] } }).extra
+      .packages;
     const spec = pkgs.map((p) => `${p.name}=${p.version}`);
     let n = 0;
     /** A cache with the indexes (and remembered Releases) already there, and no package set. */
@@ -85,8 +90,19 @@ export async function runDistroBench(): Promise<BenchResult[]> {
     });
     const mb = pkgs.length;
     return [
-      { name: `headers from apt repos, indexes cached (${release})`, ...r, ratio: r.ours / r.baseline, note: `goal ≤ 1.0×; vs apt-get download + dpkg-deb -x of the same ${mb} packages, ${fsDir}, ${RUNS} runs` },
-      { name: 'headers from apt repos, first-ever run (indexes too)', ours: median(firstEver), baseline: r.baseline, ratio: median(firstEver) / r.baseline, note: `InRelease + Packages of every configured suite downloaded and parsed, ${firstEver.length} runs; baseline as above (its lists were warm)` },
+      {
+        name: `headers from apt repos, indexes cached (${release})`,
+        ...r,
+        ratio: r.ours / r.baseline,
+        note: `goal ≤ 1.0×; vs apt-get download + dpkg-deb -x of the same ${mb} packages, ${fsDir}, ${RUNS} runs`,
+      },
+      {
+        name: 'headers from apt repos, first-ever run (indexes too)',
+        ours: median(firstEver),
+        baseline: r.baseline,
+        ratio: median(firstEver) / r.baseline,
+        note: `InRelease + Packages of every configured suite downloaded and parsed, ${firstEver.length} runs; baseline as above (its lists were warm)`,
+      },
     ];
   } catch (err) {
     if (isBpfCompileError(err) && err.details['reason'] === 'network') {

@@ -27,9 +27,15 @@ export type { BenchResult } from './util.js';
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
-
 function result(name: string, ours: number, baseline: number, note?: string, unit: 'ms' | 'MiB' = 'ms'): BenchResult {
-  return { name, ours: Math.round(ours * 10) / 10, baseline: Math.round(baseline * 10) / 10, ratio: Math.round((ours / baseline) * 100) / 100, unit, ...(note === undefined ? {} : { note }) };
+  return {
+    name,
+    ours: Math.round(ours * 10) / 10,
+    baseline: Math.round(baseline * 10) / 10,
+    ratio: Math.round((ours / baseline) * 100) / 100,
+    unit,
+    ...(note === undefined ? {} : { note }),
+  };
 }
 
 async function coldExtraction(archive: string, base: string, runs: number, decoder: 'auto' | 'lzma-native', label: string): Promise<BenchResult> {
@@ -46,7 +52,12 @@ async function coldExtraction(archive: string, base: string, runs: number, decod
     execFileSync('tar', ['-xJf', archive, '-C', dir]);
     tar.push(performance.now() - t1);
   }
-  return result(`cold extraction ms (${label}, decoder ${decoder}) vs GNU tar -xJf`, median(ours), median(tar), `runs=${runs}; ours ${ours.map((x) => x.toFixed(0)).join('/')}, tar ${tar.map((x) => x.toFixed(0)).join('/')}`);
+  return result(
+    `cold extraction ms (${label}, decoder ${decoder}) vs GNU tar -xJf`,
+    median(ours),
+    median(tar),
+    `runs=${runs}; ours ${ours.map((x) => x.toFixed(0)).join('/')}, tar ${tar.map((x) => x.toFixed(0)).join('/')}`,
+  );
 }
 
 function writeChild(dir: string): string {
@@ -126,14 +137,29 @@ export async function runExtractBench(): Promise<BenchResult[]> {
       late += b.reports.filter((r) => r.ready > b.startAt).length;
       extractions += `${b.reports.filter((r) => !r.fromCache).length}/`;
     }
-    out.push(result('16 concurrent cold resolvers vs 1 (ms, from a common start)', median(many), median(one), `extractions per 16-run: ${extractions.slice(0, -1)}; children not ready at start: ${late}`));
+    out.push(
+      result(
+        '16 concurrent cold resolvers vs 1 (ms, from a common start)',
+        median(many),
+        median(one),
+        `extractions per 16-run: ${extractions.slice(0, -1)}; children not ready at start: ${late}`,
+      ),
+    );
 
     // Peak RSS: the child resolver vs a child that only loads the modules.
     const idle = path.join(work, 'idle.mts');
     fs.writeFileSync(idle, `import ${JSON.stringify(`${repo}/lib/cache/index.js`)};\nconsole.log(process.resourceUsage().maxRSS);\n`);
     const idleRss = Number(execFileSync(process.execPath, ['--import', 'tsx', idle], { cwd: repo, encoding: 'utf8' }).trim());
     rss = rss.map((k) => k / 1024);
-    out.push(result('peak RSS of a cold extraction child (MiB) vs the same child idle', median(rss), idleRss / 1024, 'node + tsx loader; the xz child (~10 MiB) is a separate process and not included', 'MiB'));
+    out.push(
+      result(
+        'peak RSS of a cold extraction child (MiB) vs the same child idle',
+        median(rss),
+        idleRss / 1024,
+        'node + tsx loader; the xz child (~10 MiB) is a separate process and not included',
+        'MiB',
+      ),
+    );
 
     // Warm resolve: index hit vs hashing every time.
     const cacheDir = path.join(work, 'c1-0');

@@ -37,7 +37,17 @@ async function fetchVsCurl(dir: string, label: string, archive: string, release:
   try {
     const r = await sideBySide(
       RUNS,
-      () => resolveHeaders({ root, cacheDir: path.join(dir, `cache-${label}-${n++}`), kernelRelease: release, arch: 'x86_64', mirrors: [server.url], env: { PATH: process.env['PATH'] }, loadModule: 'never', kind: 'kernel-tree' }),
+      () =>
+        resolveHeaders({
+          root,
+          cacheDir: path.join(dir, `cache-${label}-${n++}`),
+          kernelRelease: release,
+          arch: 'x86_64',
+          mirrors: [server.url],
+          env: { PATH: process.env['PATH'] },
+          loadModule: 'never',
+          kind: 'kernel-tree',
+        }),
       async () => {
         const out = path.join(dir, `curl-${label}-${n++}`);
         await fs.mkdir(out);
@@ -45,7 +55,12 @@ async function fetchVsCurl(dir: string, label: string, archive: string, release:
       },
     );
     const mb = (stat.size / 1e6).toFixed(2);
-    return { name: `fetch + verify + extract (cold, ${label}) vs curl | tar -xJf`, ...r, ratio: r.ours / r.baseline, note: `goal ≤ 1.0×; loopback mirror in its own process, ${mb} MB archive, into ${fsName}, ${RUNS} runs` };
+    return {
+      name: `fetch + verify + extract (cold, ${label}) vs curl | tar -xJf`,
+      ...r,
+      ratio: r.ours / r.baseline,
+      note: `goal ≤ 1.0×; loopback mirror in its own process, ${mb} MB archive, into ${fsName}, ${RUNS} runs`,
+    };
   } finally {
     await server.close();
   }
@@ -59,7 +74,12 @@ export async function runFetchBench(): Promise<BenchResult[]> {
     return [];
   }
   // tmpfs when there is one: this VM's ext4 stalls for seconds under writeback, which swamps what is measured
-  const fsDir = (await fs.stat('/dev/shm').then((st) => st.isDirectory(), () => false)) ? '/dev/shm' : os.tmpdir();
+  const fsDir = (await fs.stat('/dev/shm').then(
+    (st) => st.isDirectory(),
+    () => false,
+  ))
+    ? '/dev/shm'
+    : os.tmpdir();
   const dir = await fs.mkdtemp(path.join(fsDir, 'bpfc-bench-fetch-'));
   try {
     const packed = await packKheaders({ sourceDir: trees.source, buildDir: trees.build, srcarch: trees.srcArch, outFile: path.join(dir, 'packed.tar.xz') });

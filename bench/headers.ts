@@ -23,9 +23,24 @@ export async function runHeadersBench(): Promise<BenchResult[]> {
   try {
     await fs.mkdir(path.join(dir, 'root/sys/kernel'), { recursive: true });
     await fs.copyFile(fixture.archive, path.join(dir, 'root/sys/kernel/kheaders.tar.xz'));
-    const args = [path.join(ROOT, 'dist/bin/bpf-compile.mjs'), 'headers', '--root', path.join(dir, 'root'), '--cache-dir', path.join(dir, 'cache'), '--kernel-release', fixture.release, '--load-module', 'never'];
+    const args = [
+      path.join(ROOT, 'dist/bin/bpf-compile.mjs'),
+      'headers',
+      '--root',
+      path.join(dir, 'root'),
+      '--cache-dir',
+      path.join(dir, 'cache'),
+      '--kernel-release',
+      fixture.release,
+      '--load-module',
+      'never',
+    ];
     await execa('node', args); // cold: extract once
-    const r = await sideBySide(RUNS, () => execa('node', args), () => execa('node', ['-e', '0']));
+    const r = await sideBySide(
+      RUNS,
+      () => execa('node', args),
+      () => execa('node', ['-e', '0']),
+    );
     return [{ name: 'warm `bpf-compile headers` (kheaders) vs node -e 0', ...r, ratio: r.ours / r.baseline, note: 'goal ≤ 1.5×' }];
   } finally {
     await fs.rm(dir, { recursive: true, force: true });

@@ -33,16 +33,52 @@ export const ARCHES: readonly ArchInfo[] = [
   { machine: 'x86_64', aliases: ['amd64'], srcarch: 'x86', targetArch: 'x86', bpfTarget: 'bpfel', triple: 'x86_64-linux-gnu', srcarchDefault: true, debArch: 'amd64' },
   { machine: 'i686', aliases: ['i386', 'i486', 'i586'], srcarch: 'x86', targetArch: 'x86', bpfTarget: 'bpfel', triple: 'i686-linux-gnu', srcarchDefault: false, debArch: 'i386' },
   { machine: 'aarch64', aliases: ['arm64'], srcarch: 'arm64', targetArch: 'arm64', bpfTarget: 'bpfel', triple: 'aarch64-linux-gnu', srcarchDefault: true, debArch: 'arm64' },
-  { machine: 'armv7l', aliases: ['arm', 'armv5tel', 'armv5tejl', 'armv6l', 'armv7', 'armv8l', 'armhf', 'armel'], srcarch: 'arm', targetArch: 'arm', bpfTarget: 'bpfel', triple: 'armv7a-linux-gnueabihf', srcarchDefault: true, debArch: 'armhf' },
+  {
+    machine: 'armv7l',
+    aliases: ['arm', 'armv5tel', 'armv5tejl', 'armv6l', 'armv7', 'armv8l', 'armhf', 'armel'],
+    srcarch: 'arm',
+    targetArch: 'arm',
+    bpfTarget: 'bpfel',
+    triple: 'armv7a-linux-gnueabihf',
+    srcarchDefault: true,
+    debArch: 'armhf',
+  },
   { machine: 's390x', aliases: [], srcarch: 's390', targetArch: 's390', bpfTarget: 'bpfeb', triple: 's390x-linux-gnu', srcarchDefault: true, debArch: 's390x' },
-  { machine: 'ppc64le', aliases: ['powerpc64le'], srcarch: 'powerpc', targetArch: 'powerpc', bpfTarget: 'bpfel', triple: 'powerpc64le-linux-gnu', srcarchDefault: true, debArch: 'ppc64el' },
-  { machine: 'ppc64', aliases: ['powerpc64'], srcarch: 'powerpc', targetArch: 'powerpc', bpfTarget: 'bpfeb', triple: 'powerpc64-linux-gnu', srcarchDefault: false, debArch: 'ppc64' },
+  {
+    machine: 'ppc64le',
+    aliases: ['powerpc64le'],
+    srcarch: 'powerpc',
+    targetArch: 'powerpc',
+    bpfTarget: 'bpfel',
+    triple: 'powerpc64le-linux-gnu',
+    srcarchDefault: true,
+    debArch: 'ppc64el',
+  },
+  {
+    machine: 'ppc64',
+    aliases: ['powerpc64'],
+    srcarch: 'powerpc',
+    targetArch: 'powerpc',
+    bpfTarget: 'bpfeb',
+    triple: 'powerpc64-linux-gnu',
+    srcarchDefault: false,
+    debArch: 'ppc64',
+  },
   { machine: 'riscv64', aliases: [], srcarch: 'riscv', targetArch: 'riscv', bpfTarget: 'bpfel', triple: 'riscv64-linux-gnu', srcarchDefault: true, debArch: 'riscv64' },
   { machine: 'mips', aliases: [], srcarch: 'mips', targetArch: 'mips', bpfTarget: 'bpfeb', triple: 'mips-linux-gnu', srcarchDefault: true, debArch: 'mips' },
   { machine: 'mipsel', aliases: [], srcarch: 'mips', targetArch: 'mips', bpfTarget: 'bpfel', triple: 'mipsel-linux-gnu', srcarchDefault: false, debArch: 'mipsel' },
   { machine: 'mips64', aliases: [], srcarch: 'mips', targetArch: 'mips', bpfTarget: 'bpfeb', triple: 'mips64-linux-gnuabi64', srcarchDefault: false, debArch: 'mips64' },
   { machine: 'mips64el', aliases: [], srcarch: 'mips', targetArch: 'mips', bpfTarget: 'bpfel', triple: 'mips64el-linux-gnuabi64', srcarchDefault: false, debArch: 'mips64el' },
-  { machine: 'loongarch64', aliases: [], srcarch: 'loongarch', targetArch: 'loongarch', bpfTarget: 'bpfel', triple: 'loongarch64-linux-gnu', srcarchDefault: true, debArch: 'loong64' },
+  {
+    machine: 'loongarch64',
+    aliases: [],
+    srcarch: 'loongarch',
+    targetArch: 'loongarch',
+    bpfTarget: 'bpfel',
+    triple: 'loongarch64-linux-gnu',
+    srcarchDefault: true,
+    debArch: 'loong64',
+  },
   { machine: 'sparc64', aliases: [], srcarch: 'sparc', targetArch: 'sparc', bpfTarget: 'bpfeb', triple: 'sparc64-linux-gnu', srcarchDefault: true, debArch: 'sparc64' },
 ];
 
@@ -77,9 +113,7 @@ export function knownArchNames(): string[] {
  */
 export function lookupArch(name: string): ArchInfo {
   const wanted = name.trim().toLowerCase();
-  const row =
-    ARCHES.find((a) => a.machine === wanted || a.aliases.includes(wanted)) ??
-    ARCHES.find((a) => a.srcarchDefault && a.srcarch === wanted);
+  const row = ARCHES.find((a) => a.machine === wanted || a.aliases.includes(wanted)) ?? ARCHES.find((a) => a.srcarchDefault && a.srcarch === wanted);
   if (row === undefined) {
     throw new BpfCompileError(ErrorCode.UNKNOWN_ARCH, `unknown architecture '${name}'`, {
       hint: `use one of: ${knownArchNames().join(', ')}`,

@@ -102,7 +102,7 @@ function checkedSha256(value: string | undefined, what: string): string | undefi
   if (value === undefined) return undefined;
   if (!/^[0-9a-fA-F]{64}$/.test(value)) {
     throw new BpfCompileError(ErrorCode.USAGE, `the pinned sha256 of the ${what} must be 64 hex digits, got ${JSON.stringify(value)}`, {
-      hint: 'take it from `sha256sum FILE` or the mirror\'s index.json',
+      hint: "take it from `sha256sum FILE` or the mirror's index.json",
     });
   }
   return value.toLowerCase();
@@ -192,15 +192,7 @@ export async function resolveHeaders(options: ResolveOptions = {}): Promise<Reso
   });
 }
 
-async function describe(
-  source: string,
-  detail: string,
-  tree: KernelTree,
-  release: string,
-  arch: ArchInfo,
-  tried: TriedStep[],
-  strict: boolean,
-): Promise<ResolvedKernelTree> {
+async function describe(source: string, detail: string, tree: KernelTree, release: string, arch: ArchInfo, tried: TriedStep[], strict: boolean): Promise<ResolvedKernelTree> {
   const version = await readHeaderVersion(tree.buildDir === tree.sourceDir ? [tree.buildDir] : [tree.buildDir, tree.sourceDir]);
   const warnings: string[] = [];
   let mismatch: string | undefined;

@@ -163,7 +163,9 @@ export async function extractArchiveToCache(archive: ArchiveSource, options: Ext
             ErrorCode.ARCHIVE_CORRUPT,
             trusted ? `the archive stream ${label} does not have the expected sha256 ${sha256} (got ${r.sha256})` : `the archive ${label} changed while it was being read`,
             {
-              hint: trusted ? 'The bytes were corrupted or replaced on the way; nothing was cached. Retry, or check the source.' : 'Retry once the file is no longer being written.',
+              hint: trusted
+                ? 'The bytes were corrupted or replaced on the way; nothing was cached. Retry, or check the source.'
+                : 'Retry once the file is no longer being written.',
               details: { expected: sha256, actual: r.sha256 },
             },
           );

@@ -39,7 +39,12 @@ export function zstdDecoder(memlimit: number): CoderStream<'zstd'> {
 /** A transform as a decoder (gzip, none). */
 function transformDecoder<K extends 'gzip' | 'none'>(kind: K, stream: Transform): CoderStream<K> {
   const corrupt = corruptAs(kind === 'gzip' ? 'gzip' : 'tar');
-  return streamDecoder(kind, stream, (err) => corrupt(err.message, err), () => corrupt('decoding was stopped'));
+  return streamDecoder(
+    kind,
+    stream,
+    (err) => corrupt(err.message, err),
+    () => corrupt('decoding was stopped'),
+  );
 }
 
 /** A decoder for one compression. */

@@ -27,8 +27,7 @@ type Node = { readonly kind: 'dir' } | { readonly kind: 'file' } | { readonly ki
 const DIR_NODE: Node = Object.freeze({ kind: 'dir' });
 const FILE_NODE: Node = Object.freeze({ kind: 'file' });
 
-const FILE_FLAGS =
-  fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_NOFOLLOW; // libuv adds O_CLOEXEC itself
+const FILE_FLAGS = fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_NOFOLLOW; // libuv adds O_CLOEXEC itself
 const FILE_MODE = 0o644;
 const DIR_MODE = 0o755;
 

@@ -7,19 +7,35 @@
  */
 import { BpfCompileError, ErrorCode } from '../errors.js';
 import type { StringTable } from './strings.js';
-import { arrayElemType, arrayIndexType, arrayNelems, dataOf, declTagComponent, enum64Words, enumNameOff, enumValue32, intEncoding, kflagOf, kindOf, memberBitfieldSize, memberBitOffset, memberNameOff, memberOffsetWord, memberType, nameOffOf, paramNameOff, paramType, sizeTypeOf, type TypeTable, varLinkage, varsecOffset, varsecSize, varsecType, vlenOf } from './table.js';
 import {
-  BtfKind,
-  KIND_LAYOUTS,
-  LINKAGES,
-  type BtfEnumValue,
-  type BtfKindName,
-  type BtfLinkage,
-  type BtfMember,
-  type BtfType,
-  type ByteOrder,
-  type BtfHeader,
-} from './types.js';
+  arrayElemType,
+  arrayIndexType,
+  arrayNelems,
+  dataOf,
+  declTagComponent,
+  enum64Words,
+  enumNameOff,
+  enumValue32,
+  intEncoding,
+  kflagOf,
+  kindOf,
+  memberBitfieldSize,
+  memberBitOffset,
+  memberNameOff,
+  memberOffsetWord,
+  memberType,
+  nameOffOf,
+  paramNameOff,
+  paramType,
+  sizeTypeOf,
+  type TypeTable,
+  varLinkage,
+  varsecOffset,
+  varsecSize,
+  varsecType,
+  vlenOf,
+} from './table.js';
+import { BtfKind, KIND_LAYOUTS, LINKAGES, type BtfEnumValue, type BtfKindName, type BtfLinkage, type BtfMember, type BtfType, type ByteOrder, type BtfHeader } from './types.js';
 
 /** Internal construction data, produced by the parser. */
 export interface BtfInit {

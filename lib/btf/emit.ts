@@ -14,7 +14,24 @@
 import { BpfCompileError, ErrorCode } from '../errors.js';
 import { type DumpState, Emit, NameState } from './dump-state.js';
 import { BtfKind } from './types.js';
-import { arrayElemType, arrayNelems, enum64Words, enumNameOff, enumValue32, infoKflag, infoKind, infoVlen, memberBitfieldSize, memberBitOffset, memberNameOff, memberOffsetWord, memberType, paramNameOff, paramType, recordKind } from './table.js';
+import {
+  arrayElemType,
+  arrayNelems,
+  enum64Words,
+  enumNameOff,
+  enumValue32,
+  infoKflag,
+  infoKind,
+  infoVlen,
+  memberBitfieldSize,
+  memberBitOffset,
+  memberNameOff,
+  memberOffsetWord,
+  memberType,
+  paramNameOff,
+  paramType,
+  recordKind,
+} from './table.js';
 
 /**
  * A declarator name: a string-table offset (member and parameter names, copied as bytes) or a ready string
@@ -240,7 +257,7 @@ export function emitStructDef(s: DumpState, id: number, lvl: number): void {
   const { words, start } = s.table;
   const st = start[id]!;
   const info = words[st + 1]!;
-  const isStruct = (infoKind(info)) === BtfKind.STRUCT;
+  const isStruct = infoKind(info) === BtfKind.STRUCT;
   const vlen = infoVlen(info);
   const kflag = infoKflag(info);
   const size = words[st + 2]!;
@@ -294,7 +311,7 @@ export function emitEnumDef(s: DumpState, id: number, lvl: number): void {
   const { words, start } = s.table;
   const st = start[id]!;
   const info = words[st + 1]!;
-  const is64 = (infoKind(info)) === BtfKind.ENUM64;
+  const is64 = infoKind(info) === BtfKind.ENUM64;
   const vlen = infoVlen(info);
   const signed = infoKflag(info);
   const size = words[st + 2]!;
@@ -308,9 +325,8 @@ export function emitEnumDef(s: DumpState, id: number, lvl: number): void {
   out.put(' {');
   let hiAllZero = true;
   for (let i = 0; i < vlen; i++) {
-    let nameOff: number;
+    const nameOff = enumNameOff(words, st, i, is64);
     let value: string;
-    nameOff = enumNameOff(words, st, i, is64);
     if (is64) {
       const [lo, hi] = enum64Words(words, st, i);
       if (hi !== 0) hiAllZero = false;
@@ -394,14 +410,7 @@ export function emitTypeDecl(s: DumpState, id: number, fname: DeclName, lvl: num
     if (id === 0) break;
     const st = start[id]!;
     const kind = recordKind(words, st);
-    if (
-      kind === BtfKind.PTR ||
-      kind === BtfKind.VOLATILE ||
-      kind === BtfKind.CONST ||
-      kind === BtfKind.RESTRICT ||
-      kind === BtfKind.FUNC_PROTO ||
-      kind === BtfKind.TYPE_TAG
-    ) {
+    if (kind === BtfKind.PTR || kind === BtfKind.VOLATILE || kind === BtfKind.CONST || kind === BtfKind.RESTRICT || kind === BtfKind.FUNC_PROTO || kind === BtfKind.TYPE_TAG) {
       id = words[st + 2]!;
     } else if (kind === BtfKind.ARRAY) {
       id = arrayElemType(words, st);

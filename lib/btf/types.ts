@@ -113,7 +113,6 @@ export interface BtfHeader {
   readonly byteOrder: ByteOrder;
 }
 
-
 /** Fields every type has. */
 interface BtfTypeBase {
   /** Type id (0 only for void). */
@@ -303,22 +302,7 @@ export interface BtfDeclTag extends BtfTypeBase {
 
 /** Any BTF type. Switch on `kind`. */
 export type BtfType =
-  | BtfVoid
-  | BtfInt
-  | BtfPtr
-  | BtfArray
-  | BtfComposite
-  | BtfEnum
-  | BtfEnum64
-  | BtfFwd
-  | BtfRef
-  | BtfTypeTag
-  | BtfFunc
-  | BtfFuncProto
-  | BtfVar
-  | BtfDatasec
-  | BtfFloat
-  | BtfDeclTag;
+  BtfVoid | BtfInt | BtfPtr | BtfArray | BtfComposite | BtfEnum | BtfEnum64 | BtfFwd | BtfRef | BtfTypeTag | BtfFunc | BtfFuncProto | BtfVar | BtfDatasec | BtfFloat | BtfDeclTag;
 
 /** Linkage numbers (`BTF_FUNC_*`, `BTF_VAR_*`) to names. */
 export const LINKAGES: readonly BtfLinkage[] = ['static', 'global', 'extern'];

@@ -33,7 +33,10 @@ export function escapeMakePath(p: string): string {
 export function formatDepfile(object: string, prerequisites: readonly string[]): string {
   const lines = [`${escapeMakePath(object)}:`, ...prerequisites.map((p) => ` ${escapeMakePath(p)}`)];
   const rule = lines.join(' \\\n');
-  const phony = prerequisites.slice(1).map((p) => `\n${escapeMakePath(p)}:\n`).join('');
+  const phony = prerequisites
+    .slice(1)
+    .map((p) => `\n${escapeMakePath(p)}:\n`)
+    .join('');
   return `${rule}\n${phony}`;
 }
 

@@ -161,9 +161,25 @@ export async function buildMany(options: BuildOptions): Promise<BuildSummary> {
         stripTool ??= findStrip(result.toolchain.clang.major, env);
         await stripObject(await stripTool, path.resolve(cwd, job.output));
       }
-      return done({ ...base(job, start), ok: true, mode: result.mode, fromCache: result.fromCache, stripped: strip === true, diagnostics: result.diagnostics, ...(written === undefined ? {} : { depfile: written }) });
+      return done({
+        ...base(job, start),
+        ok: true,
+        mode: result.mode,
+        fromCache: result.fromCache,
+        stripped: strip === true,
+        diagnostics: result.diagnostics,
+        ...(written === undefined ? {} : { depfile: written }),
+      });
     } catch (err) {
-      return done({ ...base(job, start), ok: false, mode: result?.mode, fromCache: result?.fromCache ?? false, stripped: false, diagnostics: result?.diagnostics ?? '', error: errorOf(err) });
+      return done({
+        ...base(job, start),
+        ok: false,
+        mode: result?.mode,
+        fromCache: result?.fromCache ?? false,
+        stripped: false,
+        diagnostics: result?.diagnostics ?? '',
+        error: errorOf(err),
+      });
     }
   });
   function done(item: BuildItem): BuildItem {

@@ -18,7 +18,10 @@ export interface BuildTarget {
 export function splitList(values: string | readonly string[] | undefined): string[] {
   if (values === undefined) return [];
   const list = typeof values === 'string' ? [values] : values;
-  return list.flatMap((v) => v.split(',')).map((v) => v.trim()).filter((v) => v !== '');
+  return list
+    .flatMap((v) => v.split(','))
+    .map((v) => v.trim())
+    .filter((v) => v !== '');
 }
 
 /** The arch a byte-order target compiles with: the host when its byte order matches, else the first table row of it. */

@@ -117,7 +117,11 @@ function checkAncestors(root: string, uid: number): void {
       unsafeCache(dir, `(an ancestor of the cache) is owned by uid ${st.uid}`, 'Put the cache under a directory owned by you or root (BPF_COMPILE_CACHE_DIR).');
     }
     if ((st.mode & 0o022) !== 0 && (st.mode & 0o1000) === 0) {
-      unsafeCache(dir, '(an ancestor of the cache) is group/world-writable without the sticky bit', 'Put the cache somewhere others cannot rename it away (BPF_COMPILE_CACHE_DIR).');
+      unsafeCache(
+        dir,
+        '(an ancestor of the cache) is group/world-writable without the sticky bit',
+        'Put the cache somewhere others cannot rename it away (BPF_COMPILE_CACHE_DIR).',
+      );
     }
     const parent = path.dirname(dir);
     if (parent === dir) return;

@@ -17,7 +17,11 @@ export interface CompileFlags extends TargetFlags {
 /** Add the target options and the compile ones (`--mode`, `--cpu`, `--libbpf-include`, `--clang/--opt/--llc`). */
 export function addCompileOptions(cmd: Command): Command {
   return addTargetOptions(cmd)
-    .addOption(new Option('--mode <mode>', 'pipeline: kernel (kernel headers), core (CO-RE, vmlinux.h from BTF), plain (uapi + libbpf only), auto').choices(['auto', 'kernel', 'core', 'plain']).default('auto'))
+    .addOption(
+      new Option('--mode <mode>', 'pipeline: kernel (kernel headers), core (CO-RE, vmlinux.h from BTF), plain (uapi + libbpf only), auto')
+        .choices(['auto', 'kernel', 'core', 'plain'])
+        .default('auto'),
+    )
     .option('--cpu <cpu>', 'BPF ISA for -mcpu (default: newest the target kernel accepts: v3 from 5.1, v2 from 4.14, else v1)')
     .option('--libbpf-include <dir>', 'dir holding bpf/bpf_helpers.h (default: /usr/include or /usr/local/include)')
     .option('--clang <path>', 'clang to use (default: $CLANG, clang, clang-<N>)')

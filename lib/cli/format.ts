@@ -12,10 +12,7 @@ export function shellQuote(word: string): string {
 /** Human-readable report of resolved headers (`bpf-compile headers`). */
 export function formatHeaders(h: ResolvedHeaders): string {
   const a = h.arch;
-  const head = [
-    `source:        ${h.source} (${h.detail})`,
-    `arch:          ${a.machine} (SRCARCH ${a.srcarch}, __TARGET_ARCH_${a.targetArch}, ${a.bpfTarget})`,
-  ];
+  const head = [`source:        ${h.source} (${h.detail})`, `arch:          ${a.machine} (SRCARCH ${a.srcarch}, __TARGET_ARCH_${a.targetArch}, ${a.bpfTarget})`];
   const body =
     h.kind === 'kernel-tree'
       ? [
@@ -58,9 +55,5 @@ export function formatError(err: BpfCompileError, debug: boolean): string {
  * `eval "$(bpf-compile headers --env)"`, or `env $(bpf-compile headers --env) tool …` for simple paths.
  */
 export function formatEnv(h: ResolvedKernelTree): string {
-  return [
-    `BCC_KERNEL_SOURCE=${shellQuote(h.sourceDir)}`,
-    `BPFTRACE_KERNEL_SOURCE=${shellQuote(h.sourceDir)}`,
-    `BPFTRACE_KERNEL_BUILD=${shellQuote(h.buildDir)}`,
-  ].join('\n') + '\n';
+  return [`BCC_KERNEL_SOURCE=${shellQuote(h.sourceDir)}`, `BPFTRACE_KERNEL_SOURCE=${shellQuote(h.sourceDir)}`, `BPFTRACE_KERNEL_BUILD=${shellQuote(h.buildDir)}`].join('\n') + '\n';
 }

@@ -35,10 +35,12 @@ export function addTargetOptions(cmd: Command): Command {
     .option('--kernel-build <dir>', 'use this kernel build tree (default: the source tree)')
     .option('--strict', 'fail when the headers are for another release than the target')
     .option('--kheaders <file>', 'use this kernel headers archive (kheaders.tar.xz) or kheaders.ko module file')
-    .addOption(new Option('--load-module <policy>', 'load the kheaders module for the running kernel when needed (auto: only as root)').choices(['auto', 'never', 'always']).default('auto'))
+    .addOption(
+      new Option('--load-module <policy>', 'load the kheaders module for the running kernel when needed (auto: only as root)').choices(['auto', 'never', 'always']).default('auto'),
+    )
     .option('--cache-dir <dir>', 'cache directory (default: $BPF_COMPILE_CACHE_DIR, /var/cache/bpf-compile for root, else ~/.cache/bpf-compile)')
     .option('--btf <file>', 'BTF for a generated vmlinux.h: raw BTF, an ELF with .BTF, or a btfhub .btf.tar.xz (default: /sys/kernel/btf/vmlinux)')
-    .option('--btf-module <name>', 'add a module\'s BTF (/sys/kernel/btf/<name>, or a file) to the generated vmlinux.h; repeatable', collect, [])
+    .option('--btf-module <name>', "add a module's BTF (/sys/kernel/btf/<name>, or a file) to the generated vmlinux.h; repeatable", collect, [])
     .option('--mirror <url>', 'an HTTP mirror of header archives and BTF (base URL with index.json, or a URL template); repeatable (default: $BPF_COMPILE_MIRROR)', collect, [])
     .option('--offline', 'never use the network: only cached downloads (also BPF_COMPILE_OFFLINE=1)')
     .option('--sha256 <hex>', 'pin the sha256 of the headers archive downloaded from a mirror (needed for a plain-http mirror on another host)')
@@ -72,6 +74,13 @@ export function resolveOptionsOf(f: TargetFlags, onProgress?: ResolveOptions['on
     kernelSource: f.kernelSource,
     kernelBuild: f.kernelBuild,
     ...(f.aptRepo === undefined || f.aptRepo.length === 0 ? {} : { aptRepositories: f.aptRepo }),
-    ...(f.sources === undefined ? {} : { sources: f.sources.split(',').map((n) => n.trim()).filter(Boolean) }),
+    ...(f.sources === undefined
+      ? {}
+      : {
+          sources: f.sources
+            .split(',')
+            .map((n) => n.trim())
+            .filter(Boolean),
+        }),
   };
 }

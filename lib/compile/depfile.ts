@@ -130,8 +130,14 @@ export function parseDepfile(text: string): Depfile {
     const ws = words(line);
     const sep = ws.findIndex((w) => w.colon);
     if (sep < 0) continue;
-    const targets = ws.slice(0, sep + 1).map((w) => w.text).filter((t) => t !== '');
-    const prerequisites = ws.slice(sep + 1).map((w) => w.text).filter((p) => p !== '');
+    const targets = ws
+      .slice(0, sep + 1)
+      .map((w) => w.text)
+      .filter((t) => t !== '');
+    const prerequisites = ws
+      .slice(sep + 1)
+      .map((w) => w.text)
+      .filter((p) => p !== '');
     rules.push({ targets, prerequisites });
     for (const p of prerequisites) {
       if (!seen.has(p)) {

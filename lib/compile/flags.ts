@@ -96,28 +96,34 @@ export function buildKernelPlan(inputs: FlagInputs, headers: KernelHeaderFlagsIn
   const treeMaps =
     headers.buildDir === headers.sourceDir
       ? [`-fdebug-prefix-map=${headers.sourceDir}=${DEBUG_PATH_NAMES.source}`]
-      : [
-          `-fdebug-prefix-map=${headers.sourceDir}=${DEBUG_PATH_NAMES.source}`,
-          `-fdebug-prefix-map=${headers.buildDir}=${DEBUG_PATH_NAMES.build}`,
-        ];
+      : [`-fdebug-prefix-map=${headers.sourceDir}=${DEBUG_PATH_NAMES.source}`, `-fdebug-prefix-map=${headers.buildDir}=${DEBUG_PATH_NAMES.build}`];
   const clang = [
-    '-target', arch.triple,
+    '-target',
+    arch.triple,
     '-nostdinc',
-    '-isystem', path.join(inputs.resourceDir, 'include'),
+    '-isystem',
+    path.join(inputs.resourceDir, 'include'),
     ...headers.includeDirs.map((d) => `${KERNEL_INCLUDE_FLAG}${d}`),
-    '-include', headers.kconfigHeader,
-    '-idirafter', inputs.libbpfInclude,
+    '-include',
+    headers.kconfigHeader,
+    '-idirafter',
+    inputs.libbpfInclude,
     ...KERNEL_DEFINES.map((d) => `-D${d}`),
     `-D__TARGET_ARCH_${arch.targetArch}`,
     ...KERNEL_WARNING_FLAGS,
     ...KERNEL_CODEGEN_FLAGS,
     ...reproducibleFlags(inputs.source),
     ...treeMaps,
-    '-O2', '-g',
+    '-O2',
+    '-g',
     ...inputs.userFlags,
-    '-emit-llvm', '-Xclang', '-disable-llvm-passes',
-    '-c', inputs.source,
-    '-o', '-',
+    '-emit-llvm',
+    '-Xclang',
+    '-disable-llvm-passes',
+    '-c',
+    inputs.source,
+    '-o',
+    '-',
   ];
   const opt = ['-O2', `-mtriple=${arch.bpfTarget}-pc-linux`];
   const llc = [`-march=${arch.bpfTarget}`, `-mcpu=${inputs.cpu}`, '-filetype=obj', '-o', inputs.output];
@@ -144,17 +150,21 @@ function oneStepPlan(mode: 'plain' | 'core', inputs: FlagInputs, extraIncludes: 
   const { arch } = inputs;
   const libbpf = inputs.systemIncludeDirs.includes(inputs.libbpfInclude) ? [] : [`-I${inputs.libbpfInclude}`];
   const clang = [
-    '-target', arch.bpfTarget,
+    '-target',
+    arch.bpfTarget,
     `-D__TARGET_ARCH_${arch.targetArch}`,
     `-mcpu=${inputs.cpu}`,
     ...extraIncludes,
     ...libbpf,
     ...inputs.systemIncludeDirs.flatMap((d) => ['-idirafter', d]),
     ...reproducibleFlags(inputs.source),
-    '-O2', '-g',
+    '-O2',
+    '-g',
     ...inputs.userFlags,
-    '-c', inputs.source,
-    '-o', inputs.output,
+    '-c',
+    inputs.source,
+    '-o',
+    inputs.output,
   ];
   return { mode, clang };
 }

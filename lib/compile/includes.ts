@@ -32,7 +32,10 @@ export function includeDirsFromFlags(flags: readonly string[]): string[] {
 }
 
 async function exists(p: string): Promise<boolean> {
-  return fs.access(p).then(() => true, () => false);
+  return fs.access(p).then(
+    () => true,
+    () => false,
+  );
 }
 
 /** The includes of `source` that none of `dirs` (nor, for `"…"`, the source's own dir) provides. */

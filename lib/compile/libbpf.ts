@@ -15,10 +15,7 @@ export const LIBBPF_SEARCH_DIRS: readonly string[] = ['/usr/include', '/usr/loca
  * @throws BpfCompileError `LIBBPF_NOT_FOUND` with what to install.
  */
 export async function findLibbpfInclude(root: string, explicit: string | undefined): Promise<string> {
-  const dirs =
-    explicit !== undefined
-      ? [path.resolve(explicit)]
-      : [...new Set([...LIBBPF_SEARCH_DIRS.map((d) => underRoot(root, d)), ...LIBBPF_SEARCH_DIRS])];
+  const dirs = explicit !== undefined ? [path.resolve(explicit)] : [...new Set([...LIBBPF_SEARCH_DIRS.map((d) => underRoot(root, d)), ...LIBBPF_SEARCH_DIRS])];
   for (const dir of dirs) {
     try {
       await fs.access(path.join(dir, 'bpf', 'bpf_helpers.h'));
@@ -28,9 +25,10 @@ export async function findLibbpfInclude(root: string, explicit: string | undefin
     }
   }
   throw new BpfCompileError(ErrorCode.LIBBPF_NOT_FOUND, `libbpf headers not found (bpf/bpf_helpers.h in ${dirs.join(', ')})`, {
-    hint: explicit !== undefined
-      ? `${explicit} must contain bpf/bpf_helpers.h`
-      : 'install libbpf headers (Debian/Ubuntu: apt-get install libbpf-dev; Fedora: dnf install libbpf-devel), or pass --libbpf-include DIR',
+    hint:
+      explicit !== undefined
+        ? `${explicit} must contain bpf/bpf_helpers.h`
+        : 'install libbpf headers (Debian/Ubuntu: apt-get install libbpf-dev; Fedora: dnf install libbpf-devel), or pass --libbpf-include DIR',
     tried: dirs.map((d) => ({ what: path.join(d, 'bpf/bpf_helpers.h'), outcome: 'missing' })),
   });
 }

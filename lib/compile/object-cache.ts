@@ -101,8 +101,7 @@ export function withExtraClangArgs<P extends CompilePlan>(plan: P, args: readonl
 }
 
 /** The `run` of {@link compileCached} for the real toolchain: `runPlan` with the extra clang args added. */
-export const runPlanWithArgs: CachedRun = (planned, extra) =>
-  runPlan(withExtraClangArgs(planned.plan, extra), planned.toolchain, planned.tmpOutput, planned.output);
+export const runPlanWithArgs: CachedRun = (planned, extra) => runPlan(withExtraClangArgs(planned.plan, extra), planned.toolchain, planned.tmpOutput, planned.output);
 
 /** The C file a plan compiles: the argument after its clang `-c`. */
 export function sourceOfPlan(plan: CompilePlan): string {
@@ -149,8 +148,7 @@ function colourDiagnostics(): boolean {
  */
 export function manifestKeyOf(planned: PlannedCompile, sourceSha256: string): string {
   const source = sourceOfPlan(planned.plan);
-  const norm = (argv: readonly string[]): string[] =>
-    argv.map((a) => (a === planned.tmpOutput ? '<output>' : path.resolve(a) === source && !a.startsWith('-') ? '<source>' : a));
+  const norm = (argv: readonly string[]): string[] => argv.map((a) => (a === planned.tmpOutput ? '<output>' : path.resolve(a) === source && !a.startsWith('-') ? '<source>' : a));
   const plan = planned.plan;
   const argvs = plan.mode === 'kernel' ? [plan.clang, plan.opt, plan.llc] : [plan.clang];
   const { arch, release } = planned.target;
@@ -185,7 +183,10 @@ class StatIndex {
   private dirty = false;
   private readonly file: string;
 
-  constructor(private readonly cache: Cache, manifestKey: string) {
+  constructor(
+    private readonly cache: Cache,
+    manifestKey: string,
+  ) {
     this.file = path.join(cache.root, INDEX_DIR, `objects-${manifestKey}.json`);
     const files = readRecord(cache, this.file, (v) => field<Record<string, Partial<StatRecord>>>(v, 'files', 'object')) ?? {};
     for (const [p, r] of Object.entries(files)) {

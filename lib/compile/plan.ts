@@ -31,9 +31,13 @@ async function vmlinuxInclude(source: string, text: string, userDirs: readonly s
 
 function headersOfKind<K extends ResolvedHeaders['kind']>(h: ResolvedHeaders, kind: K, mode: string): Extract<ResolvedHeaders, { kind: K }> {
   if (h.kind !== kind) {
-    throw new BpfCompileError(ErrorCode.USAGE, `${mode} mode needs ${kind === 'vmlinux' ? 'a generated vmlinux.h' : 'a kernel header tree'}, but the headers given are a ${h.kind}`, {
-      hint: `resolve with kind: '${kind}', or pick the mode that fits the headers`,
-    });
+    throw new BpfCompileError(
+      ErrorCode.USAGE,
+      `${mode} mode needs ${kind === 'vmlinux' ? 'a generated vmlinux.h' : 'a kernel header tree'}, but the headers given are a ${h.kind}`,
+      {
+        hint: `resolve with kind: '${kind}', or pick the mode that fits the headers`,
+      },
+    );
   }
   return h as Extract<ResolvedHeaders, { kind: K }>;
 }
@@ -66,7 +70,7 @@ async function decideMode(options: CompileOptions, userDirs: readonly string[], 
   }
   const vm = await vmlinuxInclude(source, sourceText, userDirs);
   if (vm.wanted) {
-    if (vm.own) return { mode: 'core', reason: "the program includes its own vmlinux.h", headers: undefined };
+    if (vm.own) return { mode: 'core', reason: 'the program includes its own vmlinux.h', headers: undefined };
     const headers = await resolveHeaders({ ...options, kind: 'vmlinux' });
     return { mode: 'core', reason: `the program includes vmlinux.h (generated from ${headers.btf})`, headers };
   }
@@ -119,8 +123,7 @@ export async function planCompile(options: CompileOptions): Promise<PlannedCompi
   const userDirs = includeDirsFromFlags(userFlags);
   const plainDirs = [...userDirs, libbpfInclude, ...hostTools.systemIncludeDirs];
   const decision = await decideMode(options, userDirs, plainDirs, sourceText);
-  const toolchain =
-    decision.mode === 'kernel' ? await findToolchain({ clang: options.clang, opt: options.opt, llc: options.llc, backend: true, env }) : hostTools;
+  const toolchain = decision.mode === 'kernel' ? await findToolchain({ clang: options.clang, opt: options.opt, llc: options.llc, backend: true, env }) : hostTools;
   const tmpOutput = tempPathFor(output);
   const inputs: FlagInputs = {
     source,

@@ -75,10 +75,7 @@ export async function which(name: string, envPath: string | undefined): Promise<
 /** Candidate names/paths for a tool, in the order they are tried. */
 function candidates(tool: 'clang' | 'opt' | 'llc', llvmDirs: boolean, major?: number): string[] {
   const majors = major === undefined ? VERSIONED_MAJORS : [major];
-  return [
-    ...(major === undefined ? [tool] : []),
-    ...majors.flatMap((m) => [`${tool}-${m}`, ...(llvmDirs ? [`/usr/lib/llvm-${m}/bin/${tool}`] : [])]),
-  ];
+  return [...(major === undefined ? [tool] : []), ...majors.flatMap((m) => [`${tool}-${m}`, ...(llvmDirs ? [`/usr/lib/llvm-${m}/bin/${tool}`] : [])])];
 }
 
 /** What `clang -v -E -x c -` tells about clang, parsed. Pure; exported for tests. */
@@ -122,12 +119,12 @@ function probeClang(p: string, cache: CacheRef | undefined): Promise<ClangFacts 
     memo = import('execa')
       .then(({ execa }) => execa(p, ['-v', '-E', '-x', 'c', '-', '-o', '/dev/null'], { input: '', reject: false, timeout: 30_000 }))
       .then((r) => {
-      const facts = parseClangVerbose(String(r.stderr));
-      if (facts !== undefined && cache !== undefined) writeClangFacts(cache, p, facts);
-      return facts === undefined
-        ? undefined
-        : { tool: { path: p, major: facts.major, version: facts.version }, resourceDir: facts.resourceDir, systemIncludeDirs: facts.systemIncludeDirs };
-    });
+        const facts = parseClangVerbose(String(r.stderr));
+        if (facts !== undefined && cache !== undefined) writeClangFacts(cache, p, facts);
+        return facts === undefined
+          ? undefined
+          : { tool: { path: p, major: facts.major, version: facts.version }, resourceDir: facts.resourceDir, systemIncludeDirs: facts.systemIncludeDirs };
+      });
     clangMemo.set(p, memo);
   }
   return memo;

@@ -31,7 +31,14 @@ export const DISTRO_FORMAT = 1;
 
 /** The directories of a package kept in the tree, for a target SRCARCH (the other arches' headers are left out). */
 export function headersPackagePolicy(srcarch: string): PackagePolicy {
-  return { keep: [['usr', 'src'], ['lib', 'modules'], ['usr', 'lib', 'modules']], onlyArch: { under: [['usr', 'src']], srcarch } };
+  return {
+    keep: [
+      ['usr', 'src'],
+      ['lib', 'modules'],
+      ['usr', 'lib', 'modules'],
+    ],
+    onlyArch: { under: [['usr', 'src']], srcarch },
+  };
 }
 
 /** One package to install. */
@@ -61,7 +68,14 @@ export interface InstallOptions {
 
 /** The key of a package set unpacked for a SRCARCH. */
 export function packageSetKey(packages: readonly { readonly sha256: string }[], srcarch: string): string {
-  const h = createHash('sha256').update(`${srcarch}\n${packages.map((p) => p.sha256).sort().join('\n')}`).digest('hex');
+  const h = createHash('sha256')
+    .update(
+      `${srcarch}\n${packages
+        .map((p) => p.sha256)
+        .sort()
+        .join('\n')}`,
+    )
+    .digest('hex');
   return `p${DISTRO_FORMAT}-${h}`;
 }
 
@@ -110,7 +124,10 @@ export async function installPackages(packages: readonly PackageToInstall[], o: 
               tee: tees[i] as PassThrough,
               onProgress: (pr) => {
                 done[i] = pr.done;
-                o.onProgress?.(done.reduce((a, b) => a + b, 0), total);
+                o.onProgress?.(
+                  done.reduce((a, b) => a + b, 0),
+                  total,
+                );
               },
             }),
           ),

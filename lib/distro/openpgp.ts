@@ -83,11 +83,7 @@ export interface VerifiedText {
   readonly signers: readonly string[];
 }
 
-async function judge(
-  signatures: ReadonlyArray<{ readonly keyID: { toHex(): string }; readonly verified: Promise<unknown> }>,
-  keys: PublicKeys,
-  what: string,
-): Promise<string[]> {
+async function judge(signatures: ReadonlyArray<{ readonly keyID: { toHex(): string }; readonly verified: Promise<unknown> }>, keys: PublicKeys, what: string): Promise<string[]> {
   const good: string[] = [];
   const bad: string[] = [];
   for (const s of signatures) {
@@ -131,7 +127,9 @@ export async function verifyDetached(data: Uint8Array, signature: Uint8Array, ke
   let result;
   try {
     const sigText = Buffer.from(signature).toString('latin1');
-    const sig = sigText.includes('-----BEGIN PGP SIGNATURE-----') ? await pgp.readSignature({ armoredSignature: sigText }) : await pgp.readSignature({ binarySignature: signature });
+    const sig = sigText.includes('-----BEGIN PGP SIGNATURE-----')
+      ? await pgp.readSignature({ armoredSignature: sigText })
+      : await pgp.readSignature({ binarySignature: signature });
     const message = await pgp.createMessage({ binary: data });
     result = await pgp.verify({ message, signature: sig, verificationKeys: [...keys.keys], format: 'binary' });
   } catch (err) {

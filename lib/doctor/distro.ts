@@ -43,5 +43,10 @@ export async function distroReport(root: string, debArch: string, release: strin
     }
   }
   const id = readKernelIdentity(root, release);
-  return { family: aptFamilyOf(release)?.family, repositories, skipped, ...(id === undefined ? {} : { identity: { distro: id.distro, packageVersion: id.packageVersion, from: id.from } }) };
+  return {
+    family: aptFamilyOf(release)?.family,
+    repositories,
+    skipped,
+    ...(id === undefined ? {} : { identity: { distro: id.distro, packageVersion: id.packageVersion, from: id.from } }),
+  };
 }

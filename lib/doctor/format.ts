@@ -30,9 +30,14 @@ export function formatDoctorReport(r: DoctorReport): string {
   const proxies = [`https:// ${n.httpsProxy === undefined ? 'direct' : `via ${n.httpsProxy}`}`, `http:// ${n.httpProxy === undefined ? 'direct' : `via ${n.httpProxy}`}`];
   lines.push(`  proxy: ${n.error ?? proxies.join(', ')}${n.noProxy === undefined ? '' : `; NO_PROXY: ${n.noProxy}`}`);
   const d = r.distro;
-  lines.push('', `distro repositories${d.family === undefined ? ` (${r.target.release} is not a Debian/Ubuntu release: only --apt-repo ones are searched)` : ` (${d.family}-style release)`}:${d.repositories.length === 0 ? ' none' : ''}`);
+  lines.push(
+    '',
+    `distro repositories${d.family === undefined ? ` (${r.target.release} is not a Debian/Ubuntu release: only --apt-repo ones are searched)` : ` (${d.family}-style release)`}:${d.repositories.length === 0 ? ' none' : ''}`,
+  );
   for (const repo of d.repositories) {
-    lines.push(`  ${repo.repository}  ${repo.problem === undefined ? `${repo.keyCount} key${repo.keyCount === 1 ? '' : 's'} from ${repo.keys.join(', ')}` : `KEYS UNUSABLE: ${repo.problem}`}`);
+    lines.push(
+      `  ${repo.repository}  ${repo.problem === undefined ? `${repo.keyCount} key${repo.keyCount === 1 ? '' : 's'} from ${repo.keys.join(', ')}` : `KEYS UNUSABLE: ${repo.problem}`}`,
+    );
   }
   for (const sk of d.skipped) lines.push(`  skipped ${sk.source}: ${sk.outcome}`);
   if (d.identity !== undefined) lines.push(`  kernel build: ${d.identity.distro} ${d.identity.packageVersion} (${d.identity.from})`);

@@ -45,7 +45,14 @@ async function probeSources(ctx: SourceContext): Promise<SourceReport[]> {
       r = await source.find(ctx);
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
-      out.push({ name: source.name, kind: source.kind, found: false, reason: `error: ${message}`, ...(isBpfCompileError(err) && err.hint !== undefined ? { hint: err.hint } : {}), warnings: [] });
+      out.push({
+        name: source.name,
+        kind: source.kind,
+        found: false,
+        reason: `error: ${message}`,
+        ...(isBpfCompileError(err) && err.hint !== undefined ? { hint: err.hint } : {}),
+        warnings: [],
+      });
       continue;
     }
     if (r.found) {
@@ -61,13 +68,19 @@ async function probeSources(ctx: SourceContext): Promise<SourceReport[]> {
 
 async function probeBtf(root: string): Promise<BtfReport> {
   const p = underRoot(root, SYSFS_VMLINUX_BTF);
-  const present = await fs.stat(p).then((s) => s.isFile() && s.size > 0, () => false);
+  const present = await fs.stat(p).then(
+    (s) => s.isFile() && s.size > 0,
+    () => false,
+  );
   return { path: p, present };
 }
 
 async function probeCache(options: { cacheDir: string | undefined; env: Readonly<Record<string, string | undefined>> }): Promise<CacheReport> {
   const { dir, origin } = resolveCacheDir({ cacheDir: options.cacheDir, env: options.env });
-  const exists = await fs.stat(dir).then(() => true, () => false);
+  const exists = await fs.stat(dir).then(
+    () => true,
+    () => false,
+  );
   try {
     openCache({ cacheDir: options.cacheDir, env: options.env, create: false });
     return { path: dir, origin, exists, ok: true };

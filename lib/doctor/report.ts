@@ -1,6 +1,5 @@
-/** Build the doctor report: ask every probe, then decide the verdict, exit code and next steps (pure). */
+/** Build the doctor report: ask every probe, then decide the verdict and next steps (pure); the CLI maps the verdict to an exit code. */
 import type { DistroReport } from './distro.js';
-import type { ResolveOptions } from '../resolve.js';
 import os from 'node:os';
 import type { LoadModulePolicy } from '../kmod/load.js';
 import type { SourceContext } from '../sources/index.js';
@@ -17,7 +16,7 @@ export interface DoctorOptions extends TargetOptions {
   kheaders?: string;
   /** HTTP mirrors (their cached downloads count; the doctor never downloads). */
   mirrors?: readonly string[];
-  /** Extra apt repositories (as {@link ResolveOptions.aptRepositories}); reported with the target's own. */
+  /** Extra apt repositories (as `aptRepositories` of `resolveHeaders()`); reported with the target's own. */
   aptRepositories?: readonly string[];
   /** Report as if `--offline` (the doctor never downloads either way). */
   offline?: boolean;
@@ -119,7 +118,7 @@ export function nextStepsOf(f: DoctorFindings, v: DoctorVerdict): string[] {
   const t = f.toolchain;
   const rel = f.target.release;
   if (!t.clangOk) steps.push(t.hint ?? 'install clang and llvm: apt-get install clang llvm');
-  else if (!t.backendOk) steps.push(t.hint ?? 'install opt and llc of clang\'s LLVM version: apt-get install llvm');
+  else if (!t.backendOk) steps.push(t.hint ?? "install opt and llc of clang's LLVM version: apt-get install llvm");
   if (t.clangOk && !t.agree) {
     const m = t.tools.find((x) => x.name === 'clang')?.major;
     steps.push(`use one LLVM version: apt-get install clang-${m ?? 'N'} llvm-${m ?? 'N'}, or set CLANG, OPT, LLC (and LLVM_STRIP) to tools of one major`);
@@ -130,10 +129,16 @@ export function nextStepsOf(f: DoctorFindings, v: DoctorVerdict): string[] {
   const tree = f.sources.some((s) => s.found && s.kind === 'kernel-tree');
   const distro = f.sources.find((s) => s.name === 'distro');
   if (!tree && distro !== undefined && !distro.found && /never (downloaded|verified)/.test(distro.reason ?? '') && !f.network.offline) {
-    steps.push(`download the headers packages from the distribution's repositories, nothing installed (the doctor only looks at the cache): bpf-compile fetch${f.running ? '' : ` --kernel-release ${rel}`}`);
+    steps.push(
+      `download the headers packages from the distribution's repositories, nothing installed (the doctor only looks at the cache): bpf-compile fetch${f.running ? '' : ` --kernel-release ${rel}`}`,
+    );
   }
   if (!tree) {
-    steps.push(f.installCommand === undefined ? `install the kernel headers for ${rel}, or point BPF_KERNEL_SOURCE at a configured tree` : `install the kernel headers for ${rel}: ${f.installCommand}`);
+    steps.push(
+      f.installCommand === undefined
+        ? `install the kernel headers for ${rel}, or point BPF_KERNEL_SOURCE at a configured tree`
+        : `install the kernel headers for ${rel}: ${f.installCommand}`,
+    );
   }
   const fetched = f.sources.some((s) => s.found && s.name === 'fetch');
   if (!tree && !fetched && f.network.mirrors.length > 0 && !f.network.offline) {
@@ -141,7 +146,11 @@ export function nextStepsOf(f: DoctorFindings, v: DoctorVerdict): string[] {
   }
   if (f.network.error !== undefined) steps.push(`fix the proxy setting, or unset it: ${f.network.error}`);
   if (!v.core) {
-    steps.push(f.btf.present ? 'for CO-RE: check the btf source reason above (--btf FILE takes a BTF file)' : 'for CO-RE: boot a kernel built with CONFIG_DEBUG_INFO_BTF=y, or pass --btf FILE (e.g. <release>.btf.tar.xz from btfhub-archive)');
+    steps.push(
+      f.btf.present
+        ? 'for CO-RE: check the btf source reason above (--btf FILE takes a BTF file)'
+        : 'for CO-RE: boot a kernel built with CONFIG_DEBUG_INFO_BTF=y, or pass --btf FILE (e.g. <release>.btf.tar.xz from btfhub-archive)',
+    );
   } else if (!v.kernelHeaders) {
     steps.push('write CO-RE programs: bpf-compile init core-tracepoint my-tool (or bpf-compile vmlinux -o vmlinux.h)');
   }

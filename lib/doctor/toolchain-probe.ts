@@ -58,8 +58,10 @@ export async function probeToolchain(options: ToolchainProbeOptions = {}): Promi
   const clang = full?.clang ?? clangOnly?.clang;
   const major = clang?.major;
   const versioned = (tool: string): string[] => (major === undefined ? [tool] : [tool, `${tool}-${major}`, `/usr/lib/llvm-${major}/bin/${tool}`]);
-  const opt = full?.opt !== undefined ? fromToolchain('opt', full.opt) : await describeTool('opt', [options.opt ?? env['OPT'] ?? 'opt', ...versioned('opt').slice(1)], envPath, major);
-  const llc = full?.llc !== undefined ? fromToolchain('llc', full.llc) : await describeTool('llc', [options.llc ?? env['LLC'] ?? 'llc', ...versioned('llc').slice(1)], envPath, major);
+  const opt =
+    full?.opt !== undefined ? fromToolchain('opt', full.opt) : await describeTool('opt', [options.opt ?? env['OPT'] ?? 'opt', ...versioned('opt').slice(1)], envPath, major);
+  const llc =
+    full?.llc !== undefined ? fromToolchain('llc', full.llc) : await describeTool('llc', [options.llc ?? env['LLC'] ?? 'llc', ...versioned('llc').slice(1)], envPath, major);
   const strip = await describeTool('llvm-strip', [env['LLVM_STRIP'] ?? 'llvm-strip', ...versioned('llvm-strip').slice(1)], envPath, major);
   const tools: ToolReport[] = [fromToolchain('clang', clang), opt, llc, strip];
   const majors = [...new Set(tools.map((t) => t.major).filter((m): m is number => m !== undefined))];

@@ -264,7 +264,10 @@ async function attempt(start: URL, opts: Settled, route: Route, tee: Writable | 
     }
     const sha256 = hash.digest('hex');
     if (opts.expectedSha256 !== undefined && sha256 !== opts.expectedSha256.toLowerCase()) {
-      throw fetchError('checksum', `sha256 mismatch for ${where}: expected ${opts.expectedSha256}, got ${sha256}`, { url: where, details: { expected: opts.expectedSha256, actual: sha256 } });
+      throw fetchError('checksum', `sha256 mismatch for ${where}: expected ${opts.expectedSha256}, got ${sha256}`, {
+        url: where,
+        details: { expected: opts.expectedSha256, actual: sha256 },
+      });
     }
     if (tee !== undefined && !tee.destroyed) tee.end();
     return { url: where, sha256, bytes: progress.done };

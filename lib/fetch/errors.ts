@@ -19,7 +19,8 @@ const HINTS: Record<FetchFailureReason, string> = {
   truncated: 'the connection dropped before the whole file arrived; retry later',
   network: 'check the network and the mirror host; behind a proxy, set HTTPS_PROXY/HTTP_PROXY (NO_PROXY lists hosts to reach directly)',
   signature: 'the repository metadata is not signed by a key this source trusts: it was tampered with, or its keyring is missing (check Signed-By and etc/apt/trusted.gpg.d/)',
-  expired: "the repository's Release is past its Valid-Until: the mirror is stale or replayed; use a fresh mirror (for an archive snapshot set Acquire::Check-Valid-Until \"false\")",
+  expired:
+    'the repository\'s Release is past its Valid-Until: the mirror is stale or replayed; use a fresh mirror (for an archive snapshot set Acquire::Check-Valid-Until "false")',
   tls: "the mirror's TLS certificate is not trusted (self-signed, a private CA, expired, or another host name): fix the certificate, or trust the CA with NODE_EXTRA_CA_CERTS=/path/to/ca.pem",
 };
 

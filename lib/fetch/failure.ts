@@ -130,16 +130,28 @@ export function classifyFailure(err: unknown, a: FailedAttempt): unknown {
   if (LOCAL_ERRNO.has(errnoCode(err) ?? '')) return err;
   const proxy = route.proxies === undefined ? undefined : proxyFor(ab.hop, route.proxies);
   if (ab.timedOut !== undefined) {
-    return fetchError('timeout', `${ab.timedOut === 'connect' ? 'no response' : 'the download stalled'} from ${url}${proxy === undefined ? '' : ` through the proxy ${proxy.display}`}`, {
-      url,
-      details: { phase: ab.timedOut, ...(proxy === undefined ? {} : { proxy: proxy.display, proxyVariable: proxy.variable }) },
-      cause: err,
-      ...(proxy === undefined ? {} : { hint: `the mirror or the proxy ${proxy.display} (${proxy.variable}) did not answer in time; check both, or bypass the proxy for this host: add ${noProxyEntryFor(ab.hop)} to NO_PROXY` }),
-    });
+    return fetchError(
+      'timeout',
+      `${ab.timedOut === 'connect' ? 'no response' : 'the download stalled'} from ${url}${proxy === undefined ? '' : ` through the proxy ${proxy.display}`}`,
+      {
+        url,
+        details: { phase: ab.timedOut, ...(proxy === undefined ? {} : { proxy: proxy.display, proxyVariable: proxy.variable }) },
+        cause: err,
+        ...(proxy === undefined
+          ? {}
+          : {
+              hint: `the mirror or the proxy ${proxy.display} (${proxy.variable}) did not answer in time; check both, or bypass the proxy for this host: add ${noProxyEntryFor(ab.hop)} to NO_PROXY`,
+            }),
+      },
+    );
   }
   if (user?.aborted === true) return err;
   if (progress?.total !== undefined && progress.done < progress.total) {
-    return fetchError('truncated', `${url}: connection closed after ${progress.done} of ${progress.total} bytes`, { url, cause: err, details: { received: progress.done, expected: progress.total } });
+    return fetchError('truncated', `${url}: connection closed after ${progress.done} of ${progress.total} bytes`, {
+      url,
+      cause: err,
+      details: { received: progress.done, expected: progress.total },
+    });
   }
   const certCode = tlsCertCode(err);
   if (certCode !== undefined) {
@@ -149,4 +161,3 @@ export function classifyFailure(err: unknown, a: FailedAttempt): unknown {
   if (proxy !== undefined) return proxyNetworkError(err, url, ab.hop, proxy);
   return fetchError('network', `cannot download ${url}: ${rootMessage(err)}`, { url, cause: err, hint: directHint(ab.hop, route.proxies) });
 }
-

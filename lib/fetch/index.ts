@@ -127,7 +127,19 @@ export async function fetchHeaders(options: FetchHeadersOptions): Promise<FetchH
   for (const mirror of mirrors) {
     try {
       const art = await resolveArtifact(
-        { mirror, kind, release: options.target.release, arch: options.target.arch, os, cache, offline, pinnedSha256: pinned, env, tuning: options.download ?? {}, signal: options.signal },
+        {
+          mirror,
+          kind,
+          release: options.target.release,
+          arch: options.target.arch,
+          os,
+          cache,
+          offline,
+          pinnedSha256: pinned,
+          env,
+          tuning: options.download ?? {},
+          signal: options.signal,
+        },
         (memo) => downloadsComplete(memo.sha256),
       );
       if ('skip' in art) {

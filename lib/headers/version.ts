@@ -33,10 +33,7 @@ export function readDefine(text: string, name: string): string | undefined {
 
 /** Read UTS_RELEASE and LINUX_VERSION_CODE from the build tree first, then the source tree. */
 export async function readHeaderVersion(trees: readonly string[]): Promise<HeaderVersion> {
-  const [uts, ver] = await Promise.all([
-    readFirst(trees, 'include/generated/utsrelease.h'),
-    readFirst(trees, 'include/generated/uapi/linux/version.h'),
-  ]);
+  const [uts, ver] = await Promise.all([readFirst(trees, 'include/generated/utsrelease.h'), readFirst(trees, 'include/generated/uapi/linux/version.h')]);
   const utsRelease = uts === undefined ? undefined : readDefine(uts, 'UTS_RELEASE');
   const codeText = ver === undefined ? undefined : readDefine(ver, 'LINUX_VERSION_CODE');
   const code = codeText !== undefined && /^\d+$/.test(codeText) ? Number(codeText) : undefined;

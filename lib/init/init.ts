@@ -32,7 +32,12 @@ export interface InitResult {
 
 /** An npm package name from a directory name: lower case, `[a-z0-9._-]`, not starting with `.` or `_`. */
 export function projectNameOf(dir: string): string {
-  const base = path.basename(path.resolve(dir)).toLowerCase().replace(/[^a-z0-9._-]+/g, '-').replace(/^[._-]+/, '').slice(0, 214);
+  const base = path
+    .basename(path.resolve(dir))
+    .toLowerCase()
+    .replace(/[^a-z0-9._-]+/g, '-')
+    .replace(/^[._-]+/, '')
+    .slice(0, 214);
   return base === '' ? 'bpf-project' : base;
 }
 
@@ -58,7 +63,14 @@ export async function initProject(options: InitOptions): Promise<InitResult> {
   const name = options.name ?? projectNameOf(dir);
   const files = await templateFiles(t.dir);
   const existing: string[] = [];
-  for (const f of files) if (await fs.lstat(path.join(dir, f)).then(() => true, () => false)) existing.push(f);
+  for (const f of files)
+    if (
+      await fs.lstat(path.join(dir, f)).then(
+        () => true,
+        () => false,
+      )
+    )
+      existing.push(f);
   if (existing.length > 0 && options.force !== true) {
     throw new BpfCompileError(ErrorCode.USAGE, `refusing to overwrite existing files in ${dir}: ${existing.join(', ')}`, {
       hint: 'pass --force to overwrite them, or choose another directory',

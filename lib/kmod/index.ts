@@ -4,15 +4,7 @@
  */
 export { isElf, parseElf, readSymbols, sectionData, findSection, ElfType, SectionType, SectionIndex, SHF_COMPRESSED } from './elf.js';
 export type { ElfFile, ElfSection, ElfSymbol } from './elf.js';
-export {
-  decompressModuleFile,
-  detectModuleFormat,
-  DEFAULT_MAX_MODULE_BYTES,
-  XZ_MAGIC,
-  GZIP_MAGIC,
-  ZSTD_MAGIC,
-  zstdUnsupportedError,
-} from './decompress.js';
+export { decompressModuleFile, detectModuleFormat, DEFAULT_MAX_MODULE_BYTES, XZ_MAGIC, GZIP_MAGIC, ZSTD_MAGIC, zstdUnsupportedError } from './decompress.js';
 export type { DecompressModuleOptions, ModuleFileFormat } from './decompress.js';
 export {
   extractKheadersFromModule,

@@ -106,10 +106,13 @@ export function locateKheadersInModule(data: Uint8Array): KheadersLocation {
   const from = sectionOffset(elf, start, section.addr);
   const to = sectionOffset(elf, end, section.addr);
   if (from < 0n || to > BigInt(section.size) || to < from) {
-    throw invalid(
-      `the archive symbols give a bad range [${from}, ${to}) in section ${section.name || section.index} of ${section.size} bytes (at offset ${section.offset})`,
-      { offset: section.offset, section: section.name, start: from.toString(), end: to.toString(), sectionSize: section.size },
-    );
+    throw invalid(`the archive symbols give a bad range [${from}, ${to}) in section ${section.name || section.index} of ${section.size} bytes (at offset ${section.offset})`, {
+      offset: section.offset,
+      section: section.name,
+      start: from.toString(),
+      end: to.toString(),
+      sectionSize: section.size,
+    });
   }
   if (to === from) throw invalid('the embedded kheaders archive is empty', { offset: section.offset + Number(from), section: section.name });
   const fileOffset = section.offset + Number(from);

@@ -60,7 +60,9 @@ export async function packBtf(options: PackBtfOptions): Promise<PackBtfResult> {
     });
   }
   if (!looksLikeBtf(bytes)) {
-    throw new BpfCompileError(ErrorCode.BTF_INVALID, `${options.btfFile} is neither raw BTF nor an ELF file`, { hint: 'pass raw BTF (/sys/kernel/btf/vmlinux) or a vmlinux with .BTF' });
+    throw new BpfCompileError(ErrorCode.BTF_INVALID, `${options.btfFile} is neither raw BTF nor an ELF file`, {
+      hint: 'pass raw BTF (/sys/kernel/btf/vmlinux) or a vmlinux with .BTF',
+    });
   }
   const file = path.resolve(options.outFile);
   if (file.endsWith('.btf.tar.xz')) {

@@ -145,10 +145,14 @@ export async function packKheaders(options: PackKheadersOptions): Promise<PackKh
   let done = 0;
   const what = `packing ${total} headers of ${release}`;
   const file = path.resolve(options.outFile);
-  const written = await writeTarXz(file, members(items, () => options.onProgress?.({ what, done: ++done, total })), {
-    mtime: options.mtime ?? defaultMtime(),
-    ...(options.encoder === undefined ? {} : { encoder: options.encoder }),
-  });
+  const written = await writeTarXz(
+    file,
+    members(items, () => options.onProgress?.({ what, done: ++done, total })),
+    {
+      mtime: options.mtime ?? defaultMtime(),
+      ...(options.encoder === undefined ? {} : { encoder: options.encoder }),
+    },
+  );
   const symlinks = [...items.values()].filter((i) => i.kind === 'symlink').length;
   return { file, sha256: written.sha256, size: written.size, files: total, symlinks, release, skipped, encoder: written.encoder };
 }

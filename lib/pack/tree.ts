@@ -7,9 +7,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 
 /** A header to pack: a regular file's path, or a symlink kept as such (its target is another packed header). */
-export type HeaderItem =
-  | { readonly kind: 'file'; readonly abs: string }
-  | { readonly kind: 'symlink'; readonly abs: string; readonly target: string };
+export type HeaderItem = { readonly kind: 'file'; readonly abs: string } | { readonly kind: 'symlink'; readonly abs: string; readonly target: string };
 
 async function walk(root: string, rel: string, out: Map<string, string>): Promise<void> {
   let dirents: import('node:fs').Dirent[];

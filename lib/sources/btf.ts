@@ -47,7 +47,10 @@ async function findBtf(ctx: SourceContext): Promise<BtfInput | BtfMiss> {
     return { file, label: file };
   }
   const live = underRoot(ctx.target.root, SYSFS_VMLINUX_BTF);
-  const liveExists = await fs.stat(live).then((s) => s.isFile(), () => false);
+  const liveExists = await fs.stat(live).then(
+    (s) => s.isFile(),
+    () => false,
+  );
   // The live BTF describes the running kernel (or, under --root, the image's own kernel).
   const running = os.release();
   const describesTarget = path.resolve(ctx.target.root) !== '/' || ctx.target.release === running;

@@ -19,7 +19,10 @@ export function fetchOptionsOf(ctx: SourceContext, kind: 'kheaders' | 'btf', sou
     ...(pinned === undefined ? {} : { sha256: pinned }),
     ...(ctx.onProgress === undefined
       ? {}
-      : { onProgress: (p) => ctx.onProgress?.({ source, what: `${p.phase === 'download' ? 'downloading' : 'extracting'} ${redactCredentials(p.url)}`, done: p.done, total: p.total }) }),
+      : {
+          onProgress: (p) =>
+            ctx.onProgress?.({ source, what: `${p.phase === 'download' ? 'downloading' : 'extracting'} ${redactCredentials(p.url)}`, done: p.done, total: p.total }),
+        }),
   };
 }
 

@@ -21,9 +21,7 @@ async function fromArchive(ctx: SourceContext, archive: string | Uint8Array, lab
   const result = await extractArchiveToCache(archive, {
     cache: { cacheDir: ctx.cacheDir, env: ctx.env },
     source: label,
-    ...(ctx.onProgress === undefined
-      ? {}
-      : { onProgress: (p) => ctx.onProgress?.({ source: 'kheaders', what: `extracting ${label}`, done: p.bytesRead, total: p.totalBytes }) }),
+    ...(ctx.onProgress === undefined ? {} : { onProgress: (p) => ctx.onProgress?.({ source: 'kheaders', what: `extracting ${label}`, done: p.bytesRead, total: p.totalBytes }) }),
   });
   const detail = `${label} → ${result.dir} (sha256 ${result.sha256.slice(0, 12)}…, ${result.fromCache ? 'cached' : 'extracted'})`;
   return { found: true, kind: 'kernel-tree', tree: { sourceDir: result.dir, buildDir: result.dir }, detail };
@@ -93,13 +91,16 @@ export const kheadersSource: HeaderSource = {
         reasons.push(mod.reason);
       }
       const sysfs = underRoot(ctx.target.root, KHEADERS_ARCHIVE_PATHS[0] as string);
-      const loaded = await withKheadersModuleLoaded(
-        { policy: ctx.loadModule, root: ctx.target.root, release: ctx.target.release, env: ctx.env },
-        () => fromArchive(ctx, sysfs, `${sysfs} (module loaded)`),
+      const loaded = await withKheadersModuleLoaded({ policy: ctx.loadModule, root: ctx.target.root, release: ctx.target.release, env: ctx.env }, () =>
+        fromArchive(ctx, sysfs, `${sysfs} (module loaded)`),
       );
       if ('reason' in loaded) {
         reasons.push(`not loading the kheaders module: ${loaded.reason}`);
-        return { found: false, reason: reasons.join('; '), hint: 'a kernel built with CONFIG_IKHEADERS=y/m provides its own headers; or pass --kheaders FILE (an archive or kheaders.ko copied from the target)' };
+        return {
+          found: false,
+          reason: reasons.join('; '),
+          hint: 'a kernel built with CONFIG_IKHEADERS=y/m provides its own headers; or pass --kheaders FILE (an archive or kheaders.ko copied from the target)',
+        };
       }
       if (!loaded.result.found) return loaded.result;
       const notes = loaded.unloadError === undefined ? [] : [`could not unload the kheaders module again: ${loaded.unloadError}`];

@@ -52,7 +52,10 @@ export async function realDir(p: string): Promise<DirState> {
   } catch (err) {
     const code = errnoCode(err);
     if (code === 'ENOENT') {
-      const isLink = await fs.lstat(p).then((s) => s.isSymbolicLink(), () => false);
+      const isLink = await fs.lstat(p).then(
+        (s) => s.isSymbolicLink(),
+        () => false,
+      );
       return { ok: false, reason: isLink ? `${p} is a dangling symlink` : `${p} does not exist` };
     }
     if (code === 'ELOOP') return { ok: false, reason: `${p} is a symlink loop` };
@@ -111,21 +114,14 @@ const REQUIRED = {
  * @param a - first candidate (the one named "source", or the only one)
  * @param b - second candidate (the one named "build"); may equal `a`
  */
-export async function validateTreePair(
-  a: string,
-  b: string,
-  arch: ArchInfo,
-): Promise<{ ok: true; tree: KernelTree } | { ok: false; reason: string }> {
+export async function validateTreePair(a: string, b: string, arch: ArchInfo): Promise<{ ok: true; tree: KernelTree } | { ok: false; reason: string }> {
   const candidates = a === b ? [a] : [a, b];
   const has = async (rel: string): Promise<string | undefined> => {
     for (const dir of candidates) if (await isFile(path.join(dir, rel))) return dir;
     return undefined;
   };
   const [kconfigIn, autoconfIn] = await Promise.all([has(REQUIRED.kconfig), has(REQUIRED.autoconf)]);
-  const missing = [
-    ...(kconfigIn === undefined ? [REQUIRED.kconfig] : []),
-    ...(autoconfIn === undefined ? [REQUIRED.autoconf] : []),
-  ];
+  const missing = [...(kconfigIn === undefined ? [REQUIRED.kconfig] : []), ...(autoconfIn === undefined ? [REQUIRED.autoconf] : [])];
   if (kconfigIn === undefined || autoconfIn === undefined) {
     return { ok: false, reason: `no ${missing.join(' or ')} in ${candidates.join(' or ')}` };
   }

@@ -17,8 +17,7 @@ export function underRoot(root: string, systemPath: string): string {
 
 /** Outcome of {@link resolveUnderRoot}. */
 export type RootedPath =
-  | { readonly ok: true; readonly path: string }
-  | { readonly ok: false; readonly reason: string; readonly code: 'ENOENT' | 'ELOOP' | 'ESCAPE' | 'EACCES' | 'ENOTDIR' | 'OTHER' };
+  { readonly ok: true; readonly path: string } | { readonly ok: false; readonly reason: string; readonly code: 'ENOENT' | 'ELOOP' | 'ESCAPE' | 'EACCES' | 'ENOTDIR' | 'OTHER' };
 
 /** Most symlinks followed by {@link resolveUnderRoot} (Linux's limit). */
 const MAX_HOPS = 40;

@@ -137,10 +137,14 @@ export function buildRepo(spec: RepoSpec): void {
     execFileSync('xz', ['-k', '-f', '-1', path.join(bin, 'Packages')]);
   }
   const opts = [
-    '-o', `APT::FTPArchive::Release::Suite=${spec.suite}`,
-    '-o', `APT::FTPArchive::Release::Codename=${spec.suite}`,
-    '-o', `APT::FTPArchive::Release::Architectures=${spec.archs.join(' ')}`,
-    '-o', `APT::FTPArchive::Release::Components=${spec.component}`,
+    '-o',
+    `APT::FTPArchive::Release::Suite=${spec.suite}`,
+    '-o',
+    `APT::FTPArchive::Release::Codename=${spec.suite}`,
+    '-o',
+    `APT::FTPArchive::Release::Architectures=${spec.archs.join(' ')}`,
+    '-o',
+    `APT::FTPArchive::Release::Components=${spec.component}`,
   ];
   let release = execFileSync('apt-ftparchive', [...opts, 'release', '.'], { cwd: dists, encoding: 'utf8' });
   // apt-ftparchive has no option for Valid-Until: add it after Date, as the archive's own tools write it
@@ -156,11 +160,15 @@ export function signRelease(dists: string, text: string, key: TestKey, detachedO
   fs.rmSync(`${rel}.gpg`, { force: true });
   fs.rmSync(path.join(dists, 'InRelease'), { force: true });
   execFileSync('gpg', ['--batch', '--yes', '--local-user', key.fingerprint, '--armor', '--detach-sign', '--output', `${rel}.gpg`, rel], { env, stdio: 'ignore' });
-  if (!detachedOnly) execFileSync('gpg', ['--batch', '--yes', '--local-user', key.fingerprint, '--clearsign', '--output', path.join(dists, 'InRelease'), rel], { env, stdio: 'ignore' });
+  if (!detachedOnly)
+    execFileSync('gpg', ['--batch', '--yes', '--local-user', key.fingerprint, '--clearsign', '--output', path.join(dists, 'InRelease'), rel], { env, stdio: 'ignore' });
 }
 
 /** A fake root that uses the given apt sources (one-line form) and nothing else. */
-export function aptRoot(root: string, o: { sources: string; osRelease?: string; aptConf?: string; proc?: Readonly<Record<string, string>>; keyrings?: Readonly<Record<string, string | Buffer>> }): void {
+export function aptRoot(
+  root: string,
+  o: { sources: string; osRelease?: string; aptConf?: string; proc?: Readonly<Record<string, string>>; keyrings?: Readonly<Record<string, string | Buffer>> },
+): void {
   fs.mkdirSync(path.join(root, 'etc/apt/sources.list.d'), { recursive: true });
   fs.mkdirSync(path.join(root, 'etc/apt/apt.conf.d'), { recursive: true });
   fs.writeFileSync(path.join(root, 'etc/apt/sources.list'), o.sources);

@@ -37,7 +37,10 @@ export async function makeFakeTree(dir: string, spec: FakeTreeSpec = {}): Promis
   if (spec.build ?? true) {
     await write(path.join(dir, 'include/generated/autoconf.h'), '#define CONFIG_BPF 1\n');
     if (spec.release !== undefined) await write(path.join(dir, 'include/generated/utsrelease.h'), `#define UTS_RELEASE "${spec.release}"\n`);
-    await write(path.join(dir, 'include/generated/uapi/linux/version.h'), `#define LINUX_VERSION_CODE ${spec.versionCode ?? 0x060100}\n#define KERNEL_VERSION(a,b,c) (((a) << 16) + ((b) << 8) + ((c) > 255 ? 255 : (c)))\n`);
+    await write(
+      path.join(dir, 'include/generated/uapi/linux/version.h'),
+      `#define LINUX_VERSION_CODE ${spec.versionCode ?? 0x060100}\n#define KERNEL_VERSION(a,b,c) (((a) << 16) + ((b) << 8) + ((c) > 255 ? 255 : (c)))\n`,
+    );
   }
   return dir;
 }

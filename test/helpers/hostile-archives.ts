@@ -160,6 +160,13 @@ export function hostileCases(sentinel: string, up: string): HostileCase[] {
       limits: { maxBytes: 1024 * 1024 },
       entries: [...p, { name: 'include/bomb.h', type: '0', content: Buffer.alloc(4 * 1024 * 1024) }],
     },
-    { name: 'only directories', code: 'ARCHIVE_CORRUPT', entries: [{ name: './', type: '5' }, { name: './include/', type: '5' }] },
+    {
+      name: 'only directories',
+      code: 'ARCHIVE_CORRUPT',
+      entries: [
+        { name: './', type: '5' },
+        { name: './include/', type: '5' },
+      ],
+    },
   ];
 }

@@ -164,9 +164,7 @@ function headerList(trees: HeaderTrees): Map<string, string> {
 
 /** A private per-user directory for built fixtures (0700, ours, not a symlink). */
 export function fixtureCacheDir(): string {
-  const dir =
-    process.env['BPF_COMPILE_FIXTURE_DIR'] ??
-    path.join(os.tmpdir(), `bpf-compile-test-fixtures-${process.getuid?.() ?? 0}`);
+  const dir = process.env['BPF_COMPILE_FIXTURE_DIR'] ?? path.join(os.tmpdir(), `bpf-compile-test-fixtures-${process.getuid?.() ?? 0}`);
   fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
   const st = fs.lstatSync(dir);
   if (!st.isDirectory() || st.uid !== (process.getuid?.() ?? st.uid) || (st.mode & 0o022) !== 0) {
@@ -196,10 +194,7 @@ export function stageKheadersTree(trees: HeaderTrees, dir: string): { files: num
 
 /** Run GNU tar with the kernel's flags over `dir` into `out`. */
 export function tarLikeKernel(dir: string, out: string): void {
-  execFileSync('tar', [
-    '--owner=0', '--group=0', '--sort=name', '--numeric-owner', '--mode=u=rw,go=r,a+X',
-    '-I', 'xz', '-cf', out, '-C', dir, '.',
-  ]);
+  execFileSync('tar', ['--owner=0', '--group=0', '--sort=name', '--numeric-owner', '--mode=u=rw,go=r,a+X', '-I', 'xz', '-cf', out, '-C', dir, '.']);
 }
 
 /**
@@ -246,10 +241,7 @@ export type SyntheticEntry =
  * dir, then archived with the kernel's flags). Default entries make a minimal kheaders-like tree
  * serving `release`.
  */
-export function buildSyntheticArchive(
-  out: string,
-  options: { release?: string; entries?: readonly SyntheticEntry[] } = {},
-): string {
+export function buildSyntheticArchive(out: string, options: { release?: string; entries?: readonly SyntheticEntry[] } = {}): string {
   const release = options.release ?? '6.1.0-test';
   const entries: readonly SyntheticEntry[] = options.entries ?? [
     { type: 'file', name: 'include/generated/utsrelease.h', content: `#define UTS_RELEASE "${release}"\n` },

@@ -75,8 +75,16 @@ test('live vmlinux: same named structs, unions, enums and typedefs as bpftool, a
   const a = definedNames(ours);
   const b = definedNames(theirs);
   assert.ok(b.size > 10_000, `suspiciously few names from bpftool: ${b.size}`);
-  assert.deepEqual([...a].filter((n) => !b.has(n)), [], 'names only we define');
-  assert.deepEqual([...b].filter((n) => !a.has(n)), [], 'names only bpftool defines');
+  assert.deepEqual(
+    [...a].filter((n) => !b.has(n)),
+    [],
+    'names only we define',
+  );
+  assert.deepEqual(
+    [...b].filter((n) => !a.has(n)),
+    [],
+    'names only bpftool defines',
+  );
   const version = spawnSync('bpftool', ['version'], { encoding: 'utf8' }).stdout;
   const m = /v(\d+)\.(\d+)/.exec(version);
   // bpftool ≥ 7.5 sorts its output; older ones dump in id order like we do
@@ -150,7 +158,10 @@ test('generateVmlinuxHeader: --root tree with module BTF appended as split BTF; 
   const i32 = base.int('int', 4, { signed: true });
   const skb = base.struct('sk_buff', 4, [{ name: 'len', type: i32, bitOffset: 0 }]);
   const mod = new BtfBuilder(base);
-  mod.struct('nf_conn', 16, [{ name: 'skb', type: mod.ptr(skb), bitOffset: 0 }, { name: 'mark', type: i32, bitOffset: 64 }]);
+  mod.struct('nf_conn', 16, [
+    { name: 'skb', type: mod.ptr(skb), bitOffset: 0 },
+    { name: 'mark', type: i32, bitOffset: 64 },
+  ]);
   const root = mkdtempSync(path.join(tmpdir(), 'btf-root-'));
   try {
     const dir = path.join(root, 'sys/kernel/btf');

@@ -43,7 +43,10 @@ function build(options: Omit<BuildOptions, 'cacheDir' | 'jobs'> & { jobs?: numbe
 }
 
 function failures(s: BuildSummary): string {
-  return s.items.filter((i) => !i.ok).map((i) => `${i.source} ${i.target}: ${i.error?.message}\n${i.error?.diagnostics ?? ''}`).join('\n');
+  return s.items
+    .filter((i) => !i.ok)
+    .map((i) => `${i.source} ${i.target}: ${i.error?.message}\n${i.error?.diagnostics ?? ''}`)
+    .join('\n');
 }
 
 describe('bpf-compile build, real toolchain', () => {
@@ -100,10 +103,16 @@ describe('bpf-compile build, real toolchain', () => {
     assert.deepEqual(d.rules[0]?.targets, [obj]);
     const pre = d.prerequisites;
     assert.match(pre[0] ?? '', /xdp_counter\.bpf\.c$/);
-    assert.ok(pre.some((p) => p.endsWith('/bpf/bpf_helpers.h')), pre.join(' '));
+    assert.ok(
+      pre.some((p) => p.endsWith('/bpf/bpf_helpers.h')),
+      pre.join(' '),
+    );
     assert.ok(pre.some((p) => p.endsWith('/linux/bpf.h')));
     const core = parseDepfile(await fs.readFile(path.join(out, 'core_kprobe.x86_64.bpf.o.d'), 'utf8'));
-    assert.ok(core.prerequisites.some((p) => p.endsWith('/vmlinux.h')), 'the generated vmlinux.h is a dependency');
+    assert.ok(
+      core.prerequisites.some((p) => p.endsWith('/vmlinux.h')),
+      'the generated vmlinux.h is a dependency',
+    );
   });
 
   test('--depfile is make-parseable: up to date after the build, rebuilt after touching the source', async () => {
@@ -194,8 +203,24 @@ describe('CLI: a failing file', () => {
     program.option('-q, --quiet');
     registerBuild(program, cliContext(program, { stdout: (t) => (out += t), stderr: (t) => (err += t) }));
     const e = await program
-      .parseAsync(['node', 'bpf-compile', 'build', path.join(dir, '*.bpf.c'), '--out-dir', path.join(dir, 'out'), '--mode', 'plain', '--cache-dir', cacheDir, '--arch', 'x86,s390x'])
-      .then(() => undefined, (x: unknown) => x);
+      .parseAsync([
+        'node',
+        'bpf-compile',
+        'build',
+        path.join(dir, '*.bpf.c'),
+        '--out-dir',
+        path.join(dir, 'out'),
+        '--mode',
+        'plain',
+        '--cache-dir',
+        cacheDir,
+        '--arch',
+        'x86,s390x',
+      ])
+      .then(
+        () => undefined,
+        (x: unknown) => x,
+      );
     assert.ok(e instanceof BpfCompileError && e.code === ErrorCode.COMPILE_FAILED, String(e));
     assert.match(out, /^FAIL .*broken\.bpf\.c → .*broken\.x86_64\.bpf\.o: .*error: use of undeclared identifier 'oops'/m);
     assert.match(out, /^ok {3}.*good\.bpf\.c → .*good\.s390x\.bpf\.o \(plain, /m);

@@ -11,7 +11,14 @@ import { after, test } from 'node:test';
 const BIN = path.resolve(import.meta.dirname, '../../dist/bin/bpf-compile.mjs');
 const EXAMPLE = path.resolve(import.meta.dirname, '../../examples/task_exec.bpf.c');
 const asNobody = spawnSync('setpriv', ['--version']).status === 0;
-const skip = process.getuid?.() !== 0 ? 'needs root (to make a cache of root\'s and run as another user)' : !asNobody ? 'setpriv (util-linux) is not installed' : !fs.existsSync(BIN) ? 'dist/ is not built (npm run build)' : undefined;
+const skip =
+  process.getuid?.() !== 0
+    ? "needs root (to make a cache of root's and run as another user)"
+    : !asNobody
+      ? 'setpriv (util-linux) is not installed'
+      : !fs.existsSync(BIN)
+        ? 'dist/ is not built (npm run build)'
+        : undefined;
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bpfc-access-'));
 fs.chmodSync(dir, 0o755);
 after(() => fs.rmSync(dir, { recursive: true, force: true }));
@@ -52,7 +59,17 @@ test("root's shared cache (0755): readable, but a cold lookup is CACHE_UNSAFE 'c
   const server = http.createServer((_req, res) => res.end('not a Release'));
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const port = (server.address() as AddressInfo).port;
-  const r = await runAsync(cache, ['headers', '--kernel-release', '6.1.0-99-amd64', '--sources', 'cached,distro', '--root', dir, '--apt-repo', `http://127.0.0.1:${port}/debian x main`]);
+  const r = await runAsync(cache, [
+    'headers',
+    '--kernel-release',
+    '6.1.0-99-amd64',
+    '--sources',
+    'cached,distro',
+    '--root',
+    dir,
+    '--apt-repo',
+    `http://127.0.0.1:${port}/debian x main`,
+  ]);
   server.close();
   assert.doesNotMatch(r.stderr, /internal error/, r.stderr);
   assert.match(r.stderr, /cannot write the cache/);

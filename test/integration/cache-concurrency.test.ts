@@ -24,7 +24,10 @@ after(() => fs.rmSync(tmp, { recursive: true, force: true }));
 /** Write a child script (ESM TypeScript run by tsx) and return its path. */
 function childScript(name: string, body: string): string {
   const file = path.join(tmp, `${name}.mts`);
-  fs.writeFileSync(file, `import { ensureEntry } from ${JSON.stringify(`${repo}/lib/cache/index.js`)};\nimport { extractArchiveToCache } from ${JSON.stringify(`${repo}/lib/archive/index.js`)};\nimport fs from 'node:fs';\n${body}`);
+  fs.writeFileSync(
+    file,
+    `import { ensureEntry } from ${JSON.stringify(`${repo}/lib/cache/index.js`)};\nimport { extractArchiveToCache } from ${JSON.stringify(`${repo}/lib/archive/index.js`)};\nimport fs from 'node:fs';\n${body}`,
+  );
   return file;
 }
 
@@ -103,7 +106,10 @@ console.log('done');`,
       const ns = path.join(cacheDir, 'kheaders');
       const names = fs.readdirSync(ns);
       assert.ok(!names.some((n) => /^x\d+-[0-9a-f]{64}$/.test(n)), `killed after ${killAfter}: nothing may be published: ${names.join(',')}`);
-      assert.ok(names.some((n) => n.startsWith('.tmp-')), 'a partial temp tree was left (the crash case)');
+      assert.ok(
+        names.some((n) => n.startsWith('.tmp-')),
+        'a partial temp tree was left (the crash case)',
+      );
     }
     // The killed holder's lock: taken over at once (dead pid), not after the 30 s stale time.
     const t0 = Date.now();
@@ -113,7 +119,11 @@ console.log('done');`,
     assert.equal(res.release, fixture.release);
     assert.ok(took < 20_000, `took ${took} ms`);
     const names = fs.readdirSync(path.join(cacheDir, 'kheaders'));
-    assert.deepEqual(names.filter((n) => n.startsWith('.tmp-') || n.startsWith('.trash-')), [], 'leftover temp dirs cleaned');
+    assert.deepEqual(
+      names.filter((n) => n.startsWith('.tmp-') || n.startsWith('.trash-')),
+      [],
+      'leftover temp dirs cleaned',
+    );
     assert.equal(fs.readdirSync(path.join(res.dir, 'include/linux')).length > 500, true);
   });
 
@@ -127,12 +137,15 @@ console.log('done');`,
     const old = new Date(Date.now() - 10_000);
     fs.utimesSync(lockDir, old, old);
     const t0 = Date.now();
-    const e = await ensureEntry({ cacheDir }, {
-      namespace: 'test',
-      key: 'k2',
-      lock: { staleMs: 5_000, updateMs: 1_000 },
-      build: async (d) => (fs.writeFileSync(`${d}/a`, 'a'), { files: 1, bytes: 1 }),
-    });
+    const e = await ensureEntry(
+      { cacheDir },
+      {
+        namespace: 'test',
+        key: 'k2',
+        lock: { staleMs: 5_000, updateMs: 1_000 },
+        build: async (d) => (fs.writeFileSync(`${d}/a`, 'a'), { files: 1, bytes: 1 }),
+      },
+    );
     assert.equal(e.fromCache, false);
     assert.ok(Date.now() - t0 < 2_000);
     // A fresh lock (mtime now) held by a live process we cannot see: wait, then CACHE_LOCKED.

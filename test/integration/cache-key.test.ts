@@ -18,7 +18,11 @@ test('CLI compile, then the library with headers given, then with the release: o
   const installed = await installedHeaders();
   if (installed === undefined) return t.skip('no installed kernel headers (apt-get install linux-headers-amd64)');
   const cacheDir = path.join(tmp.dir, 'cache');
-  const cli = await execa('node', ['--import', 'tsx', BIN, 'compile', SRC, '-o', path.join(tmp.dir, 'cli.o'), '--kernel-release', installed.release, '--cache-dir', cacheDir, '--json'], { env });
+  const cli = await execa(
+    'node',
+    ['--import', 'tsx', BIN, 'compile', SRC, '-o', path.join(tmp.dir, 'cli.o'), '--kernel-release', installed.release, '--cache-dir', cacheDir, '--json'],
+    { env },
+  );
   assert.equal((JSON.parse(String(cli.stdout)) as { fromCache: boolean }).fromCache, false);
   const headers = await resolveHeaders({ kernelRelease: installed.release, kind: 'kernel-tree', cacheDir, env });
   const viaHeaders = await compile({ source: SRC, output: path.join(tmp.dir, 'lib.o'), headers, cacheDir, env });

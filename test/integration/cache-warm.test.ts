@@ -63,8 +63,14 @@ describe('extractArchiveToCache', { skip }, () => {
       return true;
     });
     assert.deepEqual(listEntries({ cacheDir }), []);
-    assert.deepEqual(fs.readdirSync(path.join(cacheDir, 'kheaders')).filter((x) => !x.startsWith('.lease')), []);
-    assert.deepEqual(fs.readdirSync(cacheDir).filter((x) => x.startsWith('.spool')), []);
+    assert.deepEqual(
+      fs.readdirSync(path.join(cacheDir, 'kheaders')).filter((x) => !x.startsWith('.lease')),
+      [],
+    );
+    assert.deepEqual(
+      fs.readdirSync(cacheDir).filter((x) => x.startsWith('.spool')),
+      [],
+    );
     // the right bytes (upper-case hex accepted): extracted, keyed by that sha256
     const ok = await extractArchiveToCache(Readable.from([bytes.subarray(0, 1000), bytes.subarray(1000)]), { cache: { cacheDir }, sha256: sha.toUpperCase() });
     assert.equal(ok.fromCache, false);
@@ -72,7 +78,12 @@ describe('extractArchiveToCache', { skip }, () => {
     assert.equal(ok.release, '6.6.0-trusted');
     // the entry exists: the stream is not read, only destroyed
     let read = false;
-    const unread = new Readable({ read(): void { read = true; this.push(null); } });
+    const unread = new Readable({
+      read(): void {
+        read = true;
+        this.push(null);
+      },
+    });
     const warm = await extractArchiveToCache(unread, { cache: { cacheDir }, sha256: sha });
     assert.equal(warm.fromCache, true);
     assert.equal(warm.dir, ok.dir);
@@ -90,7 +101,10 @@ describe('extractArchiveToCache', { skip }, () => {
     const b = await extractArchiveToCache(Readable.from([bytes]), { cache: { cacheDir } });
     assert.equal(b.fromCache, true);
     assert.equal(b.dir, a.dir);
-    assert.deepEqual(fs.readdirSync(cacheDir).filter((n) => n.startsWith('.spool')), []);
+    assert.deepEqual(
+      fs.readdirSync(cacheDir).filter((n) => n.startsWith('.spool')),
+      [],
+    );
   });
 
   it('leases protect from prune; list/prune/clear return plain objects', async () => {
@@ -108,13 +122,26 @@ describe('extractArchiveToCache', { skip }, () => {
     assert.equal(list.find((e) => e.key === 'a')?.inUse, true);
 
     const byAge = await prune({ cacheDir }, { olderThan: 60_000 });
-    assert.deepEqual(byAge.removed.map((e) => e.key), ['b']);
+    assert.deepEqual(
+      byAge.removed.map((e) => e.key),
+      ['b'],
+    );
     const bySize = await prune({ cacheDir }, { maxBytes: 0 });
-    assert.deepEqual(bySize.removed.map((e) => e.key), ['c']);
-    assert.deepEqual(listEntries({ cacheDir }).map((e) => e.key), ['a'], 'leased entry kept');
+    assert.deepEqual(
+      bySize.removed.map((e) => e.key),
+      ['c'],
+    );
+    assert.deepEqual(
+      listEntries({ cacheDir }).map((e) => e.key),
+      ['a'],
+      'leased entry kept',
+    );
     a.lease?.release();
     const cleared = await clear({ cacheDir });
-    assert.deepEqual(cleared.removed.map((e) => e.key), ['a']);
+    assert.deepEqual(
+      cleared.removed.map((e) => e.key),
+      ['a'],
+    );
     assert.deepEqual(listEntries({ cacheDir }), []);
     assert.equal(cachePath({ cacheDir }).path, path.resolve(cacheDir));
   });

@@ -83,7 +83,9 @@ describe('kernel mode against the installed Debian headers', () => {
     const src = path.join(EXAMPLES, 'task_exec.bpf.c');
     const planned = await planCompile({ source: src, output: path.join(tmp.dir, 'unused.o'), kernelRelease: headers.release, env });
     const out = path.join(tmp.dir, 'make.bpf.o');
-    const flags = cflagsOf(planned.plan).map((f) => `'${f.replace(/'/g, `'\\''`)}'`).join(' ');
+    const flags = cflagsOf(planned.plan)
+      .map((f) => `'${f.replace(/'/g, `'\\''`)}'`)
+      .join(' ');
     await execa('sh', ['-c', `clang ${flags} -emit-llvm -c '${src}' -o - | llc -march=bpfel -mcpu=v3 -filetype=obj -o '${out}'`]);
     await assertBpfObject(out);
   });
@@ -196,7 +198,9 @@ describe('failures', () => {
   test('the CLI compiles an example end to end', async (t) => {
     if (headers === undefined) return t.skip('no installed kernel headers');
     const out = path.join(tmp.dir, 'cli.bpf.o');
-    const r = await execa('node', ['--import', 'tsx', BIN, 'compile', path.join(EXAMPLES, 'syscall_count.bpf.c'), '-o', out, '--kernel-release', headers.release], { reject: false });
+    const r = await execa('node', ['--import', 'tsx', BIN, 'compile', path.join(EXAMPLES, 'syscall_count.bpf.c'), '-o', out, '--kernel-release', headers.release], {
+      reject: false,
+    });
     assert.equal(r.exitCode, 0, String(r.stderr));
     await assertBpfObject(out);
   });

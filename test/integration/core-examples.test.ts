@@ -46,7 +46,23 @@ describe('CO-RE examples', { skip }, () => {
       const obj = path.join(tmp, `${name}.bpf.o`);
       const cc = await execa(
         'clang',
-        ['-g', '-O2', '-target', 'bpfel', '-D__TARGET_ARCH_x86', '-mcpu=v3', `-I${headerDir}`, '-idirafter', '/usr/include/x86_64-linux-gnu', '-idirafter', '/usr/include', '-c', src, '-o', obj],
+        [
+          '-g',
+          '-O2',
+          '-target',
+          'bpfel',
+          '-D__TARGET_ARCH_x86',
+          '-mcpu=v3',
+          `-I${headerDir}`,
+          '-idirafter',
+          '/usr/include/x86_64-linux-gnu',
+          '-idirafter',
+          '/usr/include',
+          '-c',
+          src,
+          '-o',
+          obj,
+        ],
         { reject: false, all: true },
       );
       if (cc.exitCode === undefined) return t.skip(`clang did not run: ${cc.message}`);

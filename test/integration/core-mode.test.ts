@@ -22,7 +22,10 @@ const env = cleanEnv();
 before(async () => {
   tmp = await tempDir();
   cacheDir = path.join(tmp.dir, 'cache');
-  hasBtf = await fs.access(LIVE_BTF).then(() => true, () => false);
+  hasBtf = await fs.access(LIVE_BTF).then(
+    () => true,
+    () => false,
+  );
   load = await bpfLoadPermitted();
   if (!hasBtf) console.log(`# ${LIVE_BTF} missing: CO-RE tests against the live BTF skip`);
 });
@@ -48,7 +51,7 @@ describe('core mode with a vmlinux.h generated from the live BTF', () => {
     assert.equal(l.programs.length, 1);
   });
 
-  test("a program with its own vmlinux.h uses it: core mode, nothing generated", async (t) => {
+  test('a program with its own vmlinux.h uses it: core mode, nothing generated', async (t) => {
     if (!hasBtf) return t.skip(noBtf);
     const dir = path.join(tmp.dir, 'own');
     await fs.mkdir(dir);
@@ -81,7 +84,10 @@ describe('core mode with a vmlinux.h generated from the live BTF', () => {
     if (!hasBtf) return t.skip(noBtf);
     const h = await resolveHeaders({ kind: 'vmlinux', cacheDir, env, kernelRelease: '5.15.0-other' });
     assert.match(h.warnings[0] ?? '', new RegExp(`running kernel ${os.release().replace(/[.+]/g, '\\$&')}, target kernel is 5\\.15\\.0-other`));
-    await assert.rejects(resolveHeaders({ kind: 'vmlinux', cacheDir, env, kernelRelease: '5.15.0-other', strict: true }), (e: unknown) => e instanceof BpfCompileError && e.code === ErrorCode.HEADERS_VERSION_MISMATCH);
+    await assert.rejects(
+      resolveHeaders({ kind: 'vmlinux', cacheDir, env, kernelRelease: '5.15.0-other', strict: true }),
+      (e: unknown) => e instanceof BpfCompileError && e.code === ErrorCode.HEADERS_VERSION_MISMATCH,
+    );
   });
 
   test('CLI: vmlinux to stdout and to a file, cflags --mode core, headers --kind vmlinux --json', async (t) => {
@@ -97,7 +103,10 @@ describe('core mode with a vmlinux.h generated from the live BTF', () => {
     const cf = await cli('cflags', '--mode', 'core', '--json');
     const flags = JSON.parse(String(cf.stdout)) as string[];
     assert.deepEqual(flags.slice(0, 2), ['-target', 'bpfel']);
-    assert.ok(flags.some((f) => f.startsWith(`-I${cacheDir}`)), flags.join(' '));
+    assert.ok(
+      flags.some((f) => f.startsWith(`-I${cacheDir}`)),
+      flags.join(' '),
+    );
     const hj = await cli('headers', '--kind', 'vmlinux', '--json');
     assert.equal((JSON.parse(String(hj.stdout)) as { kind: string }).kind, 'vmlinux');
   });
@@ -107,22 +116,32 @@ describe('without BTF', () => {
   test('core mode on a root without BTF: HEADERS_NOT_FOUND naming CONFIG_DEBUG_INFO_BTF', async () => {
     const root = path.join(tmp.dir, 'empty-root');
     await fs.mkdir(root, { recursive: true });
-    await assert.rejects(compile({ source: path.join(EXAMPLES, 'core_kprobe.bpf.c'), output: path.join(tmp.dir, 'x.o'), root, cacheDir, env, kernelRelease: '6.1.0-x' }), (e: unknown) => {
-      assert.ok(e instanceof BpfCompileError && e.code === ErrorCode.HEADERS_NOT_FOUND, String(e));
-      assert.match(e.message, /no BTF to generate vmlinux\.h from/);
-      assert.deepEqual(e.tried.map((s) => s.what), ['btf'], 'a vmlinux.h program never needs kernel headers');
-      assert.match(e.hint ?? '', /CONFIG_DEBUG_INFO_BTF/);
-      return true;
-    });
+    await assert.rejects(
+      compile({ source: path.join(EXAMPLES, 'core_kprobe.bpf.c'), output: path.join(tmp.dir, 'x.o'), root, cacheDir, env, kernelRelease: '6.1.0-x' }),
+      (e: unknown) => {
+        assert.ok(e instanceof BpfCompileError && e.code === ErrorCode.HEADERS_NOT_FOUND, String(e));
+        assert.match(e.message, /no BTF to generate vmlinux\.h from/);
+        assert.deepEqual(
+          e.tried.map((s) => s.what),
+          ['btf'],
+          'a vmlinux.h program never needs kernel headers',
+        );
+        assert.match(e.hint ?? '', /CONFIG_DEBUG_INFO_BTF/);
+        return true;
+      },
+    );
   });
 
   test('a kernel-headers program with no headers gets a hint naming the CO-RE route', async () => {
     const root = path.join(tmp.dir, 'empty-root2');
     await fs.mkdir(root, { recursive: true });
-    await assert.rejects(compile({ source: path.join(EXAMPLES, 'task_exec.bpf.c'), output: path.join(tmp.dir, 'y.o'), root, cacheDir, env, kernelRelease: '6.1.0-x', loadModule: 'never' }), (e: unknown) => {
-      assert.ok(e instanceof BpfCompileError && e.code === ErrorCode.HEADERS_NOT_FOUND);
-      assert.match(e.hint ?? '', /CO-RE style — #include "vmlinux\.h"/);
-      return true;
-    });
+    await assert.rejects(
+      compile({ source: path.join(EXAMPLES, 'task_exec.bpf.c'), output: path.join(tmp.dir, 'y.o'), root, cacheDir, env, kernelRelease: '6.1.0-x', loadModule: 'never' }),
+      (e: unknown) => {
+        assert.ok(e instanceof BpfCompileError && e.code === ErrorCode.HEADERS_NOT_FOUND);
+        assert.match(e.hint ?? '', /CO-RE style — #include "vmlinux\.h"/);
+        return true;
+      },
+    );
   });
 });

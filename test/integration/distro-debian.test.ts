@@ -115,9 +115,11 @@ async function compileAndLoad(t: { diagnostic(s: string): void }, h: ResolvedKer
 describe('distro source: the real Debian repositories', () => {
   test('several ABIs and flavours resolve from the repositories alone, compile in kernel mode, and load', { timeout: 600_000 }, async (t) => {
     if (skipReason !== undefined) return t.skip(skipReason);
-    const picks = [newestRelease(/^linux-headers-6\.1\.0-\d+-amd64$/), newestRelease(/^linux-headers-6\.12\.\d+\+deb\d+-amd64$/), newestRelease(/^linux-headers-6\.1\.0-\d+-cloud-amd64$/)].filter(
-      (r): r is string => r !== undefined,
-    );
+    const picks = [
+      newestRelease(/^linux-headers-6\.1\.0-\d+-amd64$/),
+      newestRelease(/^linux-headers-6\.12\.\d+\+deb\d+-amd64$/),
+      newestRelease(/^linux-headers-6\.1\.0-\d+-cloud-amd64$/),
+    ].filter((r): r is string => r !== undefined);
     t.diagnostic(`releases: ${picks.join(', ')}`);
     assert.ok(picks.length >= 2, `at least a 6.1 and one more ABI are listed (${[...listed.keys()].length} headers packages)`);
     for (const release of picks) {
@@ -132,13 +134,16 @@ describe('distro source: the real Debian repositories', () => {
     }
   });
 
-  test('the program\'s own warnings are still shown against 6.12 headers', async (t) => {
+  test("the program's own warnings are still shown against 6.12 headers", async (t) => {
     if (skipReason !== undefined) return t.skip(skipReason);
     const release = newestRelease(/^linux-headers-6\.12\.\d+\+deb\d+-amd64$/);
     if (release === undefined) return t.skip('the repositories list no 6.12 headers');
     const h = await viaDistro(release);
     const src = path.join(work, 'own-warning.bpf.c');
-    fs.writeFileSync(src, '#include <linux/sched.h>\n#include <bpf/bpf_helpers.h>\nSEC("kprobe/do_nanosleep") int f(void *ctx) { int unused; return 0; }\nchar LICENSE[] SEC("license") = "GPL";\n');
+    fs.writeFileSync(
+      src,
+      '#include <linux/sched.h>\n#include <bpf/bpf_helpers.h>\nSEC("kprobe/do_nanosleep") int f(void *ctx) { int unused; return 0; }\nchar LICENSE[] SEC("license") = "GPL";\n',
+    );
     const r = await compile({ source: src, output: path.join(work, 'own.o'), headers: h, mode: 'kernel', cache: false, env, extraArgs: ['-Wall'] });
     const warnings = r.diagnostics.split('\n').filter((l) => /warning:/.test(l));
     assert.equal(warnings.length, 1, r.diagnostics);
@@ -159,7 +164,10 @@ describe('distro source: the real Debian repositories', () => {
     assert.equal(h.arch.srcarch, 'arm64');
     assert.ok(fs.existsSync(path.join(h.buildDir, 'arch/arm64/include/generated')));
     const src = path.join(work, 'parm1.bpf.c');
-    fs.writeFileSync(src, '#include <linux/ptrace.h>\n#include <bpf/bpf_helpers.h>\n#include <bpf/bpf_tracing.h>\nSEC("kprobe/do_sys_openat2") int f(struct pt_regs *ctx) { return (int)PT_REGS_PARM1(ctx); }\nchar LICENSE[] SEC("license") = "GPL";\n');
+    fs.writeFileSync(
+      src,
+      '#include <linux/ptrace.h>\n#include <bpf/bpf_helpers.h>\n#include <bpf/bpf_tracing.h>\nSEC("kprobe/do_sys_openat2") int f(struct pt_regs *ctx) { return (int)PT_REGS_PARM1(ctx); }\nchar LICENSE[] SEC("license") = "GPL";\n',
+    );
     const out = path.join(work, 'parm1-arm64.o');
     const r = await compile({ source: src, output: out, headers: h, mode: 'kernel', cache: false, env });
     assert.equal(r.diagnostics, '');

@@ -53,14 +53,20 @@ describe('distro source: loopback apt repositories', { skip }, () => {
   });
 
   /** A small fake headers pair (`-common` arch all + flavour), built into suite `suite` of the served repo. */
-  async function smallSuite(suite: string, o: { flavourFiles?: Parameters<typeof buildDeb>[0]['files']; validUntil?: Date; signer?: TestKey; detachedOnly?: boolean; debs?: string[] } = {}): Promise<string[]> {
+  async function smallSuite(
+    suite: string,
+    o: { flavourFiles?: Parameters<typeof buildDeb>[0]['files']; validUntil?: Date; signer?: TestKey; detachedOnly?: boolean; debs?: string[] } = {},
+  ): Promise<string[]> {
     const stage = path.join(work, `stage-${suite}`);
     await makeFakeTree(path.join(stage, 'common'), { build: false });
     await makeFakeTree(path.join(stage, 'flavour'), { source: false, release: `${ABI}-amd64` });
     const out = path.join(work, `debs-${suite}`);
     fs.mkdirSync(out, { recursive: true });
     const debs = o.debs ?? [
-      buildDeb({ name: `linux-headers-${ABI}-common`, version: '6.1.200-1', arch: 'all', copy: [{ from: path.join(stage, 'common'), to: `usr/src/linux-headers-${ABI}-common` }] }, out),
+      buildDeb(
+        { name: `linux-headers-${ABI}-common`, version: '6.1.200-1', arch: 'all', copy: [{ from: path.join(stage, 'common'), to: `usr/src/linux-headers-${ABI}-common` }] },
+        out,
+      ),
       buildDeb(
         {
           name: `linux-headers-${ABI}-amd64`,
@@ -79,7 +85,16 @@ describe('distro source: loopback apt repositories', { skip }, () => {
       ),
     ];
     const dir = path.join(repoDir, suite);
-    buildRepo({ dir, suite, component: 'main', archs: ['amd64'], debs, key: o.signer ?? key, ...(o.validUntil === undefined ? {} : { validUntil: o.validUntil }), ...(o.detachedOnly === true ? { detachedOnly: true } : {}) });
+    buildRepo({
+      dir,
+      suite,
+      component: 'main',
+      archs: ['amd64'],
+      debs,
+      key: o.signer ?? key,
+      ...(o.validUntil === undefined ? {} : { validUntil: o.validUntil }),
+      ...(o.detachedOnly === true ? { detachedOnly: true } : {}),
+    });
     return debs;
   }
 
@@ -94,7 +109,14 @@ describe('distro source: loopback apt repositories', { skip }, () => {
   }
 
   const small = (root: string, cacheDir: string, more: Partial<ResolveOptions> = {}): ResolveOptions & { kind: 'kernel-tree' } => ({
-    root, cacheDir, kernelRelease: `${ABI}-amd64`, arch: 'x86_64', sources: ['distro'], env: { PATH: process.env['PATH'] }, ...more, kind: 'kernel-tree',
+    root,
+    cacheDir,
+    kernelRelease: `${ABI}-amd64`,
+    arch: 'x86_64',
+    sources: ['distro'],
+    env: { PATH: process.env['PATH'] },
+    ...more,
+    kind: 'kernel-tree',
   });
 
   /** Assert a typed failure with nothing published in the distro namespace. */
@@ -104,7 +126,11 @@ describe('distro source: loopback apt repositories', { skip }, () => {
       check(e as never);
       return true;
     });
-    assert.deepEqual(entries(opts.cacheDir as string, 'distro').filter((n) => !n.endsWith('.lock') && !n.endsWith('.owner')), [], 'nothing published, no leftovers');
+    assert.deepEqual(
+      entries(opts.cacheDir as string, 'distro').filter((n) => !n.endsWith('.lock') && !n.endsWith('.owner')),
+      [],
+      'nothing published, no leftovers',
+    );
   }
 
   test('server up', async () => {
@@ -121,7 +147,14 @@ describe('distro source: loopback apt repositories', { skip }, () => {
     // the common tree: what BPF needs of the real one (include/ and the host arch)
     const srcArch = trees.srcArch;
     const commonDeb = buildDeb(
-      { name: common, version: '6.1.0-99.101', arch: 'all', source: 'linux', compression: 'zstd', copy: [{ from: trees.source, to: `usr/src/${common}`, only: ['include', `arch/${srcArch}`, 'Makefile'] }] },
+      {
+        name: common,
+        version: '6.1.0-99.101',
+        arch: 'all',
+        source: 'linux',
+        compression: 'zstd',
+        copy: [{ from: trees.source, to: `usr/src/${common}`, only: ['include', `arch/${srcArch}`, 'Makefile'] }],
+      },
       out,
     );
     // the flavour tree, Ubuntu's way: generated headers and .config real, the rest relative links into the common tree
@@ -167,7 +200,16 @@ describe('distro source: loopback apt repositories', { skip }, () => {
       proc: { version_signature: `Ubuntu 6.1.0-99.101-generic 6.1.192\n`, version: `Linux version ${REL} (buildd@test) (gcc) #101-Ubuntu SMP\n` },
     });
     const cacheDir = path.join(work, 'cache-ubuntu');
-    const h = await resolveHeaders({ root, cacheDir, kernelRelease: REL, arch: 'x86_64', sources: ['distro'], env: { PATH: process.env['PATH'] }, kind: 'kernel-tree', strict: true });
+    const h = await resolveHeaders({
+      root,
+      cacheDir,
+      kernelRelease: REL,
+      arch: 'x86_64',
+      sources: ['distro'],
+      env: { PATH: process.env['PATH'] },
+      kind: 'kernel-tree',
+      strict: true,
+    });
     assert.equal(h.source, 'distro');
     assert.equal(h.utsRelease, REL);
     assert.match(h.detail, new RegExp(`${flavour} 6\\.1\\.0-99\\.101 \\+ ${common} 6\\.1\\.0-99\\.101`), 'the running build, chosen by version_signature, not the newest');
@@ -202,11 +244,27 @@ describe('distro source: loopback apt repositories', { skip }, () => {
     const again = await resolveHeaders(small(root, cacheDir, { sources: ['distro'], offline: true }));
     assert.equal(again.buildDir, first.buildDir, 'distro offline: remembered Release + cached index + cached set');
     const bare = fs.mkdtempSync(path.join(work, 'bare-'));
-    const cached = await resolveHeaders({ root: bare, cacheDir, kernelRelease: `${ABI}-amd64`, arch: 'x86_64', offline: true, env: { PATH: process.env['PATH'] }, kind: 'kernel-tree' });
+    const cached = await resolveHeaders({
+      root: bare,
+      cacheDir,
+      kernelRelease: `${ABI}-amd64`,
+      arch: 'x86_64',
+      offline: true,
+      env: { PATH: process.env['PATH'] },
+      kind: 'kernel-tree',
+    });
     assert.equal(cached.source, 'cached');
     assert.equal(cached.buildDir, first.buildDir);
     assert.equal(server.log.length, hits, 'offline: not one request');
-    const arm = await resolveHeaders({ root: bare, cacheDir, kernelRelease: `${ABI}-amd64`, arch: 'arm64', offline: true, env: { PATH: process.env['PATH'] }, sources: ['cached'] }).catch((e: unknown) => e);
+    const arm = await resolveHeaders({
+      root: bare,
+      cacheDir,
+      kernelRelease: `${ABI}-amd64`,
+      arch: 'arm64',
+      offline: true,
+      env: { PATH: process.env['PATH'] },
+      sources: ['cached'],
+    }).catch((e: unknown) => e);
     assert.ok(isBpfCompileError(arm, ErrorCode.HEADERS_NOT_FOUND), 'an amd64 set never serves arm64');
   });
 
@@ -215,7 +273,11 @@ describe('distro source: loopback apt repositories', { skip }, () => {
     const root = rootFor('detached', { sourcesLine: '' });
     fs.writeFileSync(
       path.join(root, 'etc/apt/sources.list.d/x.sources'),
-      `Types: deb\nURIs: ${server.url}/detached\nSuites: detached\nComponents: main\nSigned-By:\n${key.armored.trim().split('\n').map((l) => (l === '' ? ' .' : ` ${l}`)).join('\n')}\n`,
+      `Types: deb\nURIs: ${server.url}/detached\nSuites: detached\nComponents: main\nSigned-By:\n${key.armored
+        .trim()
+        .split('\n')
+        .map((l) => (l === '' ? ' .' : ` ${l}`))
+        .join('\n')}\n`,
     );
     const h = await resolveHeaders(small(root, path.join(work, 'cache-detached')));
     assert.equal(h.source, 'distro');
@@ -254,7 +316,10 @@ describe('distro source: loopback apt repositories', { skip }, () => {
     await smallSuite('other-key', { signer: other });
     await failsClean(small(rootFor('other-key'), path.join(work, 'c-okey')), (e) => {
       assert.equal(e.details['reason'], 'signature');
-      assert.ok((e.details['keyIds'] as string[]).some((k) => other.fingerprint.endsWith(k)), JSON.stringify(e.details));
+      assert.ok(
+        (e.details['keyIds'] as string[]).some((k) => other.fingerprint.endsWith(k)),
+        JSON.stringify(e.details),
+      );
     });
   });
 
@@ -285,7 +350,10 @@ describe('distro source: loopback apt repositories', { skip }, () => {
     const cacheDir = path.join(work, 'c-trunc2');
     await assert.rejects(resolveHeaders(small(rootFor('truncated'), cacheDir, { env: { PATH: process.env['PATH'] } })), (e: unknown) => isBpfCompileError(e));
     server.fault(p, undefined);
-    assert.deepEqual(entries(cacheDir, 'distro').filter((n) => n.startsWith('p1-') && !n.includes('.')), []);
+    assert.deepEqual(
+      entries(cacheDir, 'distro').filter((n) => n.startsWith('p1-') && !n.includes('.')),
+      [],
+    );
   });
 
   test('faults: hostile entries inside a .deb → ARCHIVE_UNSAFE, nothing written outside the cache', async () => {
@@ -297,8 +365,20 @@ describe('distro source: loopback apt repositories', { skip }, () => {
       { name: 'absolute', entries: [{ name: sentinel, type: '0', content: 'x' }] },
       { name: 'device', entries: [{ name: './usr/src/x/null', type: '3' }] },
       { name: 'hardlink', entries: [{ name: './usr/src/x/h', type: '1', linkname: '/etc/passwd' }] },
-      { name: 'link-escape', entries: [{ name: './usr/src/x/esc', type: '2', linkname: '../../../../../../../../../../tmp' }, { name: './usr/src/x/esc/f', type: '0', content: 'x' }] },
-      { name: 'write-through-link', entries: [{ name: './usr/src/x/l', type: '2', linkname: '/usr/src' }, { name: './usr/src/x/l/y', type: '0', content: 'x' }] },
+      {
+        name: 'link-escape',
+        entries: [
+          { name: './usr/src/x/esc', type: '2', linkname: '../../../../../../../../../../tmp' },
+          { name: './usr/src/x/esc/f', type: '0', content: 'x' },
+        ],
+      },
+      {
+        name: 'write-through-link',
+        entries: [
+          { name: './usr/src/x/l', type: '2', linkname: '/usr/src' },
+          { name: './usr/src/x/l/y', type: '0', content: 'x' },
+        ],
+      },
     ];
     for (const c of cases) {
       const good = buildDeb({ name: `linux-headers-${ABI}-amd64`, version: '6.1.200-1', arch: 'amd64', files: [{ path: 'usr/src/x/a.h', content: '' }] }, out);

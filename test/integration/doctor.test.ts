@@ -20,7 +20,6 @@ before(async () => {
 });
 after(async () => fs.rm(cacheDir, { recursive: true, force: true }));
 
-
 /** Run `bpf-compile doctor …` as main() would: the exit code and stdout. */
 async function doctor(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   const out: string[] = [];
@@ -36,9 +35,18 @@ async function doctor(args: string[]): Promise<{ code: number; stdout: string; s
   }
 }
 
-const haveDebianHeaders = await fs.access(`/lib/modules/${DEBIAN_REL}/build`).then(() => true, () => false);
-const haveBtf = await fs.access('/sys/kernel/btf/vmlinux').then(() => true, () => false);
-const runningHasHeaders = await fs.access(`/lib/modules/${os.release()}/build`).then(() => true, () => false);
+const haveDebianHeaders = await fs.access(`/lib/modules/${DEBIAN_REL}/build`).then(
+  () => true,
+  () => false,
+);
+const haveBtf = await fs.access('/sys/kernel/btf/vmlinux').then(
+  () => true,
+  () => false,
+);
+const runningHasHeaders = await fs.access(`/lib/modules/${os.release()}/build`).then(
+  () => true,
+  () => false,
+);
 
 test(`--kernel-release ${DEBIAN_REL}: modules found, exit 0`, { skip: haveDebianHeaders ? false : `no /lib/modules/${DEBIAN_REL}/build` }, async () => {
   const r = await doctor(['--kernel-release', DEBIAN_REL]);
@@ -50,26 +58,37 @@ test(`--kernel-release ${DEBIAN_REL}: modules found, exit 0`, { skip: haveDebian
   assert.match(r.stdout, /kernel-headers programs: yes/);
 });
 
-test('default target (running kernel without headers, with BTF): exit 0, CO-RE only', { skip: !haveBtf || runningHasHeaders ? 'needs a running kernel with BTF and without headers' : false }, async () => {
-  const r = await doctor([]);
-  assert.equal(r.code, 0, r.stdout);
-  assert.match(r.stdout, /the running kernel/);
-  assert.match(r.stdout, /modules\s+no: /);
-  assert.match(r.stdout, /btf\s+found: \/sys\/kernel\/btf\/vmlinux/);
-  assert.match(r.stdout, /BTF: present/);
-  assert.match(r.stdout, /verdict: CO-RE only/);
-  assert.match(r.stdout, /install the kernel headers for/);
-});
+test(
+  'default target (running kernel without headers, with BTF): exit 0, CO-RE only',
+  { skip: !haveBtf || runningHasHeaders ? 'needs a running kernel with BTF and without headers' : false },
+  async () => {
+    const r = await doctor([]);
+    assert.equal(r.code, 0, r.stdout);
+    assert.match(r.stdout, /the running kernel/);
+    assert.match(r.stdout, /modules\s+no: /);
+    assert.match(r.stdout, /btf\s+found: \/sys\/kernel\/btf\/vmlinux/);
+    assert.match(r.stdout, /BTF: present/);
+    assert.match(r.stdout, /verdict: CO-RE only/);
+    assert.match(r.stdout, /install the kernel headers for/);
+  },
+);
 
 test('--json: the report shape', async () => {
   const r = await doctor(['--json', '--kernel-release', DEBIAN_REL]);
   const j = JSON.parse(r.stdout) as DoctorReport & { exitCode: number };
   assert.equal(j.exitCode, r.code);
   assert.equal(j.target.release, DEBIAN_REL);
-  assert.deepEqual(j.toolchain.tools.map((t) => t.name), ['clang', 'opt', 'llc', 'llvm-strip']);
+  assert.deepEqual(
+    j.toolchain.tools.map((t) => t.name),
+    ['clang', 'opt', 'llc', 'llvm-strip'],
+  );
   assert.equal(typeof j.toolchain.agree, 'boolean');
   assert.equal(typeof j.libbpf.ok, 'boolean');
-  assert.deepEqual(j.sources.map((s) => s.name), sourceNames(), 'every header source, in priority order');
+  assert.deepEqual(
+    j.sources.map((s) => s.name),
+    sourceNames(),
+    'every header source, in priority order',
+  );
   for (const s of j.sources) assert.ok(s.found ? typeof s.detail === 'string' : typeof s.reason === 'string', s.name);
   assert.equal(j.btf.path, '/sys/kernel/btf/vmlinux');
   assert.equal(j.cache.path, cacheDir);

@@ -32,7 +32,11 @@ test('examples/compile-and-run.mjs resolves, compiles, loads and exercises the p
 test('the README main command works: npx bpf-compile compile an example', async (t) => {
   if (headers === undefined) return t.skip('no installed kernel headers under /lib/modules');
   const out = path.join(ROOT, 'node_modules', '.cache-test-task_exec.bpf.o');
-  const r = await execa('npx', ['--no-install', 'bpf-compile', 'compile', 'examples/task_exec.bpf.c', '-o', out, '--kernel-release', headers.release], { cwd: ROOT, reject: false, all: true });
+  const r = await execa('npx', ['--no-install', 'bpf-compile', 'compile', 'examples/task_exec.bpf.c', '-o', out, '--kernel-release', headers.release], {
+    cwd: ROOT,
+    reject: false,
+    all: true,
+  });
   assert.equal(r.exitCode, 0, String(r.all));
   await execa('rm', ['-f', out]);
 });

@@ -60,12 +60,15 @@ describe('corrupt inputs', () => {
   const good = (): Buffer => xz(rawTar(validPrefix()));
   const cases: Array<[string, () => Buffer]> = [
     ['truncated xz', () => good().subarray(0, Math.floor(good().length / 2))],
-    ['xz with a flipped byte', () => {
-      const b = Buffer.from(good());
-      const i = Math.floor(b.length / 2);
-      b[i] = (b[i] ?? 0) ^ 0xff;
-      return b;
-    }],
+    [
+      'xz with a flipped byte',
+      () => {
+        const b = Buffer.from(good());
+        const i = Math.floor(b.length / 2);
+        b[i] = (b[i] ?? 0) ^ 0xff;
+        return b;
+      },
+    ],
     ['xz missing its last byte', () => good().subarray(0, good().length - 1)],
     ['not xz (plain tar)', () => rawTar(validPrefix())],
     ['not xz (gzip)', () => execFileSync('gzip', ['-c'], { input: rawTar(validPrefix()) })],

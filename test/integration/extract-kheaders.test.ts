@@ -18,7 +18,10 @@ before(() => {
 after(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
 function listing(dir: string): string {
-  return execFileSync('find', ['.', '-printf', '%y %P %s %l\\n'], { cwd: dir, encoding: 'utf8', maxBuffer: 1 << 26 }).split('\n').sort().join('\n');
+  return execFileSync('find', ['.', '-printf', '%y %P %s %l\\n'], { cwd: dir, encoding: 'utf8', maxBuffer: 1 << 26 })
+    .split('\n')
+    .sort()
+    .join('\n');
 }
 
 describe('kheaders archive of the Debian headers', { skip }, () => {

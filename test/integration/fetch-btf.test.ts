@@ -96,7 +96,7 @@ after(async () => {
 beforeEach(() => srv.reset());
 
 describe('BTF from a mirror', () => {
-  test('index.json → download → vmlinux.h of the mirror\'s BTF; warm and offline make no request', async () => {
+  test("index.json → download → vmlinux.h of the mirror's BTF; warm and offline make no request", async () => {
     const cacheDir = freshCache();
     const h = await resolveHeaders(opts(cacheDir));
     assert.equal(h.source, 'btf');
@@ -133,20 +133,29 @@ describe('BTF from a mirror', () => {
     // no pin: no checksum → the live BTF of the running kernel, with a mismatch warning naming why
     const unpinned = await resolveHeaders(opts(freshCache(), hub));
     assert.equal(unpinned.btf, LIVE);
-    assert.ok(unpinned.warnings.some((w) => w.includes(RELEASE)), unpinned.warnings.join('\n'));
+    assert.ok(
+      unpinned.warnings.some((w) => w.includes(RELEASE)),
+      unpinned.warnings.join('\n'),
+    );
     // strict: the mismatch is an error
     await assert.rejects(resolveHeaders(opts(freshCache(), { ...hub, strict: true })), (e) => isBpfCompileError(e, 'HEADERS_VERSION_MISMATCH'));
     // pinned: downloaded from the btfhub path
     srv.reset();
     const pinned = await resolveHeaders(opts(freshCache(), { ...hub, pinnedBtfSha256: tarSha.toUpperCase() }));
     assert.match(fs.readFileSync(pinned.header, 'utf8'), /struct mirror_only_struct/);
-    assert.ok(srv.log.some((p) => p.endsWith(`/${arch.machine}/${RELEASE}.btf.tar.xz`)), srv.log.join(' '));
+    assert.ok(
+      srv.log.some((p) => p.endsWith(`/${arch.machine}/${RELEASE}.btf.tar.xz`)),
+      srv.log.join(' '),
+    );
     assert.deepEqual(pinned.warnings, []);
   });
 
   test('a pin that disagrees with index.json → checksum error, fatal, nothing downloaded', async () => {
     const cacheDir = freshCache();
-    await assert.rejects(resolveHeaders(opts(cacheDir, { pinnedBtfSha256: 'a'.repeat(64) })), (e) => isBpfCompileError(e, 'INPUT_UNREADABLE') && fetchFailureReason(e) === 'checksum');
+    await assert.rejects(
+      resolveHeaders(opts(cacheDir, { pinnedBtfSha256: 'a'.repeat(64) })),
+      (e) => isBpfCompileError(e, 'INPUT_UNREADABLE') && fetchFailureReason(e) === 'checksum',
+    );
     assert.deepEqual(downloads(cacheDir), []);
     assert.equal(srv.hits(`/idx/${RELEASE}.btf.tar.xz`), 0);
   });

@@ -53,7 +53,18 @@ function run(args: readonly string[], trustCa: boolean): Promise<Run> {
   });
 }
 
-const fetchArgs = (mirror: string, cacheDir: string): string[] => ['fetch', '--kernel-release', release, '--root', path.join(tmp, 'root'), '--mirror', mirror, '--cache-dir', cacheDir, '--json'];
+const fetchArgs = (mirror: string, cacheDir: string): string[] => [
+  'fetch',
+  '--kernel-release',
+  release,
+  '--root',
+  path.join(tmp, 'root'),
+  '--mirror',
+  mirror,
+  '--cache-dir',
+  cacheDir,
+  '--json',
+];
 
 const published = (cacheDir: string): string[] =>
   fs.existsSync(cacheDir)
@@ -77,7 +88,10 @@ before(async () => {
   archiveName = `kheaders-${release}-${arch.srcarch}.tar.xz`;
   fs.copyFileSync(fx.archive, path.join(www, 'idx', archiveName));
   const sha256 = createHash('sha256').update(bytes).digest('hex');
-  fs.writeFileSync(path.join(www, 'idx/index.json'), formatMirrorIndex({ version: 1, entries: [{ kind: 'kheaders', release, arch: arch.srcarch, file: archiveName, sha256, size: bytes.byteLength }] }));
+  fs.writeFileSync(
+    path.join(www, 'idx/index.json'),
+    formatMirrorIndex({ version: 1, entries: [{ kind: 'kheaders', release, arch: arch.srcarch, file: archiveName, sha256, size: bytes.byteLength }] }),
+  );
 });
 after(async () => {
   await https.close();

@@ -54,8 +54,7 @@ function originHandler(log: string[], port: () => number): http.RequestListener 
     else if (p.startsWith('/btf/') && p.endsWith('.btf')) {
       res.writeHead(200, { 'content-length': String(body.byteLength), 'content-type': 'application/octet-stream' });
       res.end(body);
-    }
-    else {
+    } else {
       res.writeHead(404, { 'content-length': '0' });
       res.end();
     }
@@ -299,7 +298,19 @@ describe('download through a proxy', () => {
 
   test('NO_PROXY forms route exactly as proxyFor/bypassesProxy predict', async () => {
     const port = origin.port;
-    const cases: readonly string[] = ['127.0.0.1', `127.0.0.1:${port}`, '127.0.0.1:1', 'example.com, 127.0.0.1', '.0.0.1', '*.0.0.1', '0.0.1', '*', 'localhost', `localhost:${port}`, 'foo 127.0.0.1'];
+    const cases: readonly string[] = [
+      '127.0.0.1',
+      `127.0.0.1:${port}`,
+      '127.0.0.1:1',
+      'example.com, 127.0.0.1',
+      '.0.0.1',
+      '*.0.0.1',
+      '0.0.1',
+      '*',
+      'localhost',
+      `localhost:${port}`,
+      'foo 127.0.0.1',
+    ];
     for (const noProxy of cases) {
       await proxy.reset();
       await download(loopUrl('/file'), opts({ http_proxy: proxy.url, no_proxy: noProxy }));
@@ -405,7 +416,9 @@ describe('proxy failures', () => {
 
   test('proxy answers CONNECT with 407 → network naming the proxy, proxyStatus 407, not retried', async () => {
     proxy.mode = '407';
-    const e = await failure(download(fakeUrl('/file'), opts({ https_proxy: `http://bob:hunter2@127.0.0.1:${proxy.port}`, HTTP_PROXY: `http://bob:hunter2@127.0.0.1:${proxy.port}` }, { retries: 3 })));
+    const e = await failure(
+      download(fakeUrl('/file'), opts({ https_proxy: `http://bob:hunter2@127.0.0.1:${proxy.port}`, HTTP_PROXY: `http://bob:hunter2@127.0.0.1:${proxy.port}` }, { retries: 3 })),
+    );
     assert.equal(fetchFailureReason(e), 'network');
     assert.equal(e.details['proxyStatus'], 407);
     assert.equal(proxy.connects.length, 1, 'a 407 is not retried');
@@ -429,7 +442,10 @@ describe('proxy failures', () => {
     assert.equal(e.details['proxyStatus'], 502);
     assert.equal(e.details['attempts'], 2);
     assert.equal(proxy.connects.length, 2);
-    assert.match(e.message, new RegExp(`the proxy ${proxy.url.replace(/\./g, '\\.')} \\(from HTTP_PROXY\\) answered CONNECT ${FAKE_HOST.replace(/\./g, '\\.')}:${origin.port} with HTTP 502`));
+    assert.match(
+      e.message,
+      new RegExp(`the proxy ${proxy.url.replace(/\./g, '\\.')} \\(from HTTP_PROXY\\) answered CONNECT ${FAKE_HOST.replace(/\./g, '\\.')}:${origin.port} with HTTP 502`),
+    );
   });
 
   test('proxy never answers the CONNECT → timeout naming the proxy', async () => {
@@ -520,7 +536,7 @@ describe('a CLI-like process', () => {
     assert.equal(r.out?.sha256, sha);
     assert.equal(r.out?.undici, true);
     assert.ok(r.exitLagMs < 1500, `exited ${r.exitLagMs} ms after the download (undici's keep-alive is 4 s)`);
-    assert.deepEqual(r.out?.active, [], 'no ref\'d socket or timer left');
+    assert.deepEqual(r.out?.active, [], "no ref'd socket or timer left");
     assert.doesNotMatch(r.stderr, /experimental|UNDICI-EHPA/);
     assert.equal(proxy.connects.length, 1);
   });
@@ -529,10 +545,17 @@ describe('a CLI-like process', () => {
   test('https:// through HTTPS_PROXY (CONNECT + TLS to the origin), exits promptly', { skip: openssl.status === 0 ? false : 'openssl not found' }, async () => {
     const key = path.join(tmp, 'key.pem');
     const cert = path.join(tmp, 'cert.pem');
-    const gen = spawnSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', `/CN=${FAKE_HOST}`, '-addext', `subjectAltName=DNS:${FAKE_HOST}`], { encoding: 'utf8' });
+    const gen = spawnSync(
+      'openssl',
+      ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', `/CN=${FAKE_HOST}`, '-addext', `subjectAltName=DNS:${FAKE_HOST}`],
+      { encoding: 'utf8' },
+    );
     assert.equal(gen.status, 0, gen.stderr);
     const log: string[] = [];
-    const server = https.createServer({ key: fs.readFileSync(key), cert: fs.readFileSync(cert) }, originHandler(log, () => origin.port));
+    const server = https.createServer(
+      { key: fs.readFileSync(key), cert: fs.readFileSync(cert) },
+      originHandler(log, () => origin.port),
+    );
     const { close } = tracker(server);
     const port = await listen(server);
     try {
@@ -597,14 +620,20 @@ describe('fetchHeaders through a proxy', () => {
       kind: 'btf' as const,
       download: { retries: 0, connectTimeoutMs: 3000, idleTimeoutMs: 2000 },
     };
-    const refused = await fetchHeaders(common).then(() => undefined, (e: unknown) => e);
+    const refused = await fetchHeaders(common).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     assert.equal(fetchFailureReason(refused), 'insecure', String(refused));
     assert.equal(proxy.connects.length, 0, 'nothing was requested');
     const r = await fetchHeaders({ ...common, sha256: sha });
     assert.ok(r.found && r.kind === 'btf', r.found ? '' : r.reasons.join('; '));
     assert.equal(r.sha256, sha);
     assert.deepEqual(fs.readFileSync(r.file), body);
-    assert.ok(proxy.connects.some((c) => c.target === `${FAKE_HOST}:${origin.port}`), JSON.stringify(proxy.connects));
+    assert.ok(
+      proxy.connects.some((c) => c.target === `${FAKE_HOST}:${origin.port}`),
+      JSON.stringify(proxy.connects),
+    );
     assert.deepEqual(origin.log, ['/btf/6.1.0-proxytest.btf'], 'no sidecar or index asked: the pin is the trust anchor');
   });
 });

@@ -50,7 +50,12 @@ function leftovers(cacheDir: string): string[] {
   return ['downloads', 'kheaders'].flatMap((ns) => {
     const dir = path.join(cacheDir, ns);
     const stray = (x: string): boolean => !x.startsWith('.lease') && !/^(d1|x1)-[0-9a-f]{64}$/.test(x);
-    return fs.existsSync(dir) ? fs.readdirSync(dir).filter(stray).map((x) => `${ns}/${x}`) : [];
+    return fs.existsSync(dir)
+      ? fs
+          .readdirSync(dir)
+          .filter(stray)
+          .map((x) => `${ns}/${x}`)
+      : [];
   });
 }
 
@@ -85,7 +90,10 @@ before(async () => {
   // base mirror with an index
   archiveName = `files/kheaders-${fx.release}-${arch.srcarch}.tar.xz`;
   fs.copyFileSync(fx.archive, path.join(www, 'idx', archiveName));
-  fs.writeFileSync(path.join(www, 'idx/index.json'), formatMirrorIndex({ version: 1, entries: [{ kind: 'kheaders', release: fx.release, arch: arch.srcarch, file: archiveName, sha256: sha, size: bytes.byteLength }] }));
+  fs.writeFileSync(
+    path.join(www, 'idx/index.json'),
+    formatMirrorIndex({ version: 1, entries: [{ kind: 'kheaders', release: fx.release, arch: arch.srcarch, file: archiveName, sha256: sha, size: bytes.byteLength }] }),
+  );
   // base mirror without an index: default name + sidecar
   const flat = path.join(www, 'flat', `kheaders-${fx.release}-${arch.srcarch}.tar.xz`);
   fs.copyFileSync(fx.archive, flat);
@@ -253,10 +261,42 @@ describe('fetchHeaders from a local mirror', { skip }, () => {
       fatal: true,
       reason: 'checksum',
     },
-    { name: 'garbage sidecar', mirror: 'flat', setup: () => srv.fault(`/flat/kheaders-${fx?.release}-${arch.srcarch}.tar.xz.sha256`, { kind: 'body', body: '<html>oops</html>' }), fatal: true, reason: 'checksum' },
-    { name: 'no sidecar, no index → refused (no checksum)', mirror: 'flat', setup: () => srv.fault(`/flat/kheaders-${fx?.release}-${arch.srcarch}.tar.xz.sha256`, { kind: 'status', status: 404 }), fatal: false, reason: 'http-status', message: /without one/ },
-    { name: 'malformed index.json', setup: () => srv.fault('/idx/index.json', { kind: 'body', body: '{"version":1,"entries":[{"kind":"kheaders"' }), fatal: false, reason: undefined, message: /malformed mirror index/ },
-    { name: 'hostile index.json (path escape)', setup: () => srv.fault('/idx/index.json', { kind: 'body', body: JSON.stringify({ version: 1, entries: [{ kind: 'kheaders', release: fx?.release, arch: arch.srcarch, file: '../../etc/passwd', sha256: 'a'.repeat(64), size: 1 }] }) }), fatal: false, reason: undefined, message: /unsafe file name/ },
+    {
+      name: 'garbage sidecar',
+      mirror: 'flat',
+      setup: () => srv.fault(`/flat/kheaders-${fx?.release}-${arch.srcarch}.tar.xz.sha256`, { kind: 'body', body: '<html>oops</html>' }),
+      fatal: true,
+      reason: 'checksum',
+    },
+    {
+      name: 'no sidecar, no index → refused (no checksum)',
+      mirror: 'flat',
+      setup: () => srv.fault(`/flat/kheaders-${fx?.release}-${arch.srcarch}.tar.xz.sha256`, { kind: 'status', status: 404 }),
+      fatal: false,
+      reason: 'http-status',
+      message: /without one/,
+    },
+    {
+      name: 'malformed index.json',
+      setup: () => srv.fault('/idx/index.json', { kind: 'body', body: '{"version":1,"entries":[{"kind":"kheaders"' }),
+      fatal: false,
+      reason: undefined,
+      message: /malformed mirror index/,
+    },
+    {
+      name: 'hostile index.json (path escape)',
+      setup: () =>
+        srv.fault('/idx/index.json', {
+          kind: 'body',
+          body: JSON.stringify({
+            version: 1,
+            entries: [{ kind: 'kheaders', release: fx?.release, arch: arch.srcarch, file: '../../etc/passwd', sha256: 'a'.repeat(64), size: 1 }],
+          }),
+        }),
+      fatal: false,
+      reason: undefined,
+      message: /unsafe file name/,
+    },
   ];
   for (const f of faults) {
     test(`fault: ${f.name} → ${f.reason ?? 'INPUT_UNREADABLE'}${f.fatal ? ' (fatal)' : ''}, cache unchanged`, async () => {
@@ -327,15 +367,20 @@ console.log(JSON.stringify({ dir: r.dir, downloaded: r.downloaded, extracted: r.
 `,
     );
     const startAt = Date.now() + 2500;
-    const runs = Array.from({ length: 8 }, () =>
-      new Promise<{ code: number | null; out: string; err: string }>((resolve) => {
-        const c = spawn(process.execPath, ['--import', 'tsx', script, cacheDir, `${srv.url}/idx`, fx?.release ?? '', String(startAt)], { cwd: repo, stdio: ['ignore', 'pipe', 'pipe'] });
-        let out = '';
-        let err = '';
-        c.stdout.on('data', (d: Buffer) => (out += d.toString()));
-        c.stderr.on('data', (d: Buffer) => (err += d.toString()));
-        c.on('close', (code) => resolve({ code, out, err }));
-      }),
+    const runs = Array.from(
+      { length: 8 },
+      () =>
+        new Promise<{ code: number | null; out: string; err: string }>((resolve) => {
+          const c = spawn(process.execPath, ['--import', 'tsx', script, cacheDir, `${srv.url}/idx`, fx?.release ?? '', String(startAt)], {
+            cwd: repo,
+            stdio: ['ignore', 'pipe', 'pipe'],
+          });
+          let out = '';
+          let err = '';
+          c.stdout.on('data', (d: Buffer) => (out += d.toString()));
+          c.stderr.on('data', (d: Buffer) => (err += d.toString()));
+          c.on('close', (code) => resolve({ code, out, err }));
+        }),
     );
     const results = await Promise.all(runs);
     for (const r of results) assert.equal(r.code, 0, r.err);

@@ -82,8 +82,27 @@ describe('the in-kernel archive of the real Debian headers (built like gen_khead
     const py = await execa('/usr/bin/python3', ['-c', 'import bcc'], { reject: false });
     if (py.exitCode !== 0) return t.skip('BCC (python3-bpfcc from bpfcc-tools) is not installed');
     if (!load.ok) return t.skip(`BCC loads what it compiles: ${load.reason}`);
-    const env = await execa('node', ['--import', 'tsx', BIN, 'headers', '--env', '--root', root, '--cache-dir', cacheDir, '--kernel-release', fixture.release, '--load-module', 'never']);
-    const vars = Object.fromEntries(String(env.stdout).trim().split('\n').map((l) => l.split('=', 2) as [string, string]));
+    const env = await execa('node', [
+      '--import',
+      'tsx',
+      BIN,
+      'headers',
+      '--env',
+      '--root',
+      root,
+      '--cache-dir',
+      cacheDir,
+      '--kernel-release',
+      fixture.release,
+      '--load-module',
+      'never',
+    ]);
+    const vars = Object.fromEntries(
+      String(env.stdout)
+        .trim()
+        .split('\n')
+        .map((l) => l.split('=', 2) as [string, string]),
+    );
     assert.equal(vars['BCC_KERNEL_SOURCE'], headers.sourceDir);
     assert.equal(vars['BPFTRACE_KERNEL_SOURCE'], headers.sourceDir);
     const script = [

@@ -67,7 +67,9 @@ describe('object cache with the real toolchain (kernel mode, installed headers)'
     assert.equal(b.key, a.key);
     assert.deepEqual(await fs.readFile(out), first);
     assert.equal(b.diagnostics, a.diagnostics);
-    const deps = JSON.parse(await fs.readFile(path.join(cacheDir, 'object-deps', (await fs.readdir(path.join(cacheDir, 'object-deps')))[0] as string, 'manifest.json'), 'utf8')) as {
+    const deps = JSON.parse(
+      await fs.readFile(path.join(cacheDir, 'object-deps', (await fs.readdir(path.join(cacheDir, 'object-deps')))[0] as string, 'manifest.json'), 'utf8'),
+    ) as {
       extra: { deps: string[] };
     };
     console.log(`# task_exec: ${deps.extra.deps.length} dependencies recorded`);

@@ -58,7 +58,11 @@ test('pack → HTTP mirror → fetch → compile the kprobe program → the veri
 test('bpf-compile fetch warms the cache and prints JSON', async (t) => {
   if (server === undefined || release === undefined) return t.skip('no installed kernel headers to pack');
   const cacheDir = path.join(tmp.dir, 'cache-cli');
-  const r = await execa('node', ['--import', 'tsx', BIN, 'fetch', '--kernel-release', release, '--mirror', server.url, '--cache-dir', cacheDir, '--root', path.join(tmp.dir, 'empty-root'), '--json'], { reject: false });
+  const r = await execa(
+    'node',
+    ['--import', 'tsx', BIN, 'fetch', '--kernel-release', release, '--mirror', server.url, '--cache-dir', cacheDir, '--root', path.join(tmp.dir, 'empty-root'), '--json'],
+    { reject: false },
+  );
   assert.equal(r.exitCode, 0, String(r.stderr));
   const j = JSON.parse(String(r.stdout)) as { source: string; sourceDir: string };
   assert.equal(j.source, 'fetch');
@@ -69,7 +73,8 @@ test('bpf-compile fetch --mirror, then headers with no mirror named (and --offli
   if (server === undefined || release === undefined) return t.skip('no installed kernel headers to pack');
   const cacheDir = path.join(tmp.dir, 'cache-again');
   const root = path.join(tmp.dir, 'empty-root');
-  const cli = (args: string[]) => execa('node', ['--import', 'tsx', BIN, ...args, '--kernel-release', release as string, '--cache-dir', cacheDir, '--root', root, '--json'], { reject: false, env: cleanEnv() });
+  const cli = (args: string[]) =>
+    execa('node', ['--import', 'tsx', BIN, ...args, '--kernel-release', release as string, '--cache-dir', cacheDir, '--root', root, '--json'], { reject: false, env: cleanEnv() });
   const fetched = await cli(['fetch', '--mirror', (server as MirrorServer).url]);
   assert.equal(fetched.exitCode, 0, String(fetched.stderr));
   const seen = (server as MirrorServer).log.length;

@@ -28,12 +28,15 @@ const RELEASE = trees?.release ?? 'no-debian-headers-installed';
 const EXAMPLES = path.resolve(import.meta.dirname, '../../examples');
 
 async function exists(p: string): Promise<boolean> {
-  return fs.access(p).then(() => true, () => false);
+  return fs.access(p).then(
+    () => true,
+    () => false,
+  );
 }
 
-const skipTrees = (await exists(path.join(BUILD, 'include/generated/utsrelease.h'))) && (await exists(path.join(COMMON, 'include/linux/kconfig.h'))) ? undefined : `no ${BUILD} + ${COMMON}`;
+const skipTrees =
+  (await exists(path.join(BUILD, 'include/generated/utsrelease.h'))) && (await exists(path.join(COMMON, 'include/linux/kconfig.h'))) ? undefined : `no ${BUILD} + ${COMMON}`;
 const skipBtf = (await exists('/sys/kernel/btf/vmlinux')) ? undefined : 'no /sys/kernel/btf/vmlinux';
-
 
 interface Summary {
   file: string;
@@ -52,7 +55,10 @@ async function pack(args: readonly string[]): Promise<Summary> {
   return JSON.parse(out) as Summary;
 }
 
-const sha = async (f: string): Promise<string> => createHash('sha256').update(await fs.readFile(f)).digest('hex');
+const sha = async (f: string): Promise<string> =>
+  createHash('sha256')
+    .update(await fs.readFile(f))
+    .digest('hex');
 
 async function headersUnder(root: string, rel: string, out: Set<string>): Promise<void> {
   const r = execFileSync('find', [rel, '-name', '*.h'], { cwd: root, encoding: 'utf8' }).trim();
@@ -102,7 +108,10 @@ describe('pack the real Debian headers', { skip: skipTrees }, () => {
     const viaXz = await extractArchive(first.file, path.join(tmp.dir, 'dec-xz'), { decoder: 'xz' });
     const viaNative = await extractArchive(first.file, path.join(tmp.dir, 'dec-native'), { decoder: 'lzma-native' });
     assert.deepEqual({ ...viaNative, decoder: 'xz' }, viaXz);
-    assert.equal(await fs.readFile(path.join(tmp.dir, 'dec-xz/include/generated/utsrelease.h'), 'utf8'), await fs.readFile(path.join(tmp.dir, 'dec-native/include/generated/utsrelease.h'), 'utf8'));
+    assert.equal(
+      await fs.readFile(path.join(tmp.dir, 'dec-xz/include/generated/utsrelease.h'), 'utf8'),
+      await fs.readFile(path.join(tmp.dir, 'dec-native/include/generated/utsrelease.h'), 'utf8'),
+    );
   });
 
   test('GNU tar extracts the merged set of .h files of include/ and arch/x86/include/', async () => {
@@ -122,7 +131,15 @@ describe('pack the real Debian headers', { skip: skipTrees }, () => {
   test('the archive resolves through the kheaders source and task_exec.bpf.c compiles against it', async () => {
     const root = path.join(tmp.dir, 'empty-root');
     await fs.mkdir(root);
-    const headers = await resolveHeaders({ kheaders: first.file, kind: 'kernel-tree', cacheDir: path.join(tmp.dir, 'cache'), kernelRelease: RELEASE, root, loadModule: 'never', env: cleanEnv() });
+    const headers = await resolveHeaders({
+      kheaders: first.file,
+      kind: 'kernel-tree',
+      cacheDir: path.join(tmp.dir, 'cache'),
+      kernelRelease: RELEASE,
+      root,
+      loadModule: 'never',
+      env: cleanEnv(),
+    });
     assert.equal(headers.source, 'kheaders');
     assert.equal(headers.utsRelease, RELEASE);
     const out = path.join(tmp.dir, 'task_exec.o');
@@ -130,10 +147,22 @@ describe('pack the real Debian headers', { skip: skipTrees }, () => {
     assert.equal(r.mode, 'kernel');
     // …exactly like the installed tree: the same instructions, relocations, sections and symbols (debug info differs
     // only because pack strips comments, which moves line numbers)
-    const installed = await resolveHeaders({ kernelSource: COMMON, kernelBuild: BUILD, kind: 'kernel-tree', cacheDir: path.join(tmp.dir, 'cache'), kernelRelease: RELEASE, root, loadModule: 'never', env: cleanEnv() });
+    const installed = await resolveHeaders({
+      kernelSource: COMMON,
+      kernelBuild: BUILD,
+      kind: 'kernel-tree',
+      cacheDir: path.join(tmp.dir, 'cache'),
+      kernelRelease: RELEASE,
+      root,
+      loadModule: 'never',
+      env: cleanEnv(),
+    });
     const ref = path.join(tmp.dir, 'task_exec.installed.o');
     await compile({ headers: installed, source: path.join(EXAMPLES, 'task_exec.bpf.c'), output: ref, kernelRelease: RELEASE, root, env: cleanEnv(), cache: false });
-    const code = (obj: string): string => execFileSync('llvm-objdump', ['-d', '-r', '-t', '-h', obj], { encoding: 'utf8' }).replace(/^.*file format.*$/m, '').replace(/^\s+\d+\s+\.(debug|BTF)\S*.*$/gm, '');
+    const code = (obj: string): string =>
+      execFileSync('llvm-objdump', ['-d', '-r', '-t', '-h', obj], { encoding: 'utf8' })
+        .replace(/^.*file format.*$/m, '')
+        .replace(/^\s+\d+\s+\.(debug|BTF)\S*.*$/gm, '');
     const packed = code(out);
     assert.match(packed, /kprobe\//, 'the program section is there');
     assert.equal(packed, code(ref));

@@ -21,8 +21,14 @@ before(async () => {
 });
 after(async () => fs.rm(tmp, { recursive: true, force: true }));
 
-const distBuilt = await fs.access(path.join(repo, 'dist/lib/index.js')).then(() => true, () => false);
-const haveDebianHeaders = await fs.access(`/lib/modules/${DEBIAN_REL}/build`).then(() => true, () => false);
+const distBuilt = await fs.access(path.join(repo, 'dist/lib/index.js')).then(
+  () => true,
+  () => false,
+);
+const haveDebianHeaders = await fs.access(`/lib/modules/${DEBIAN_REL}/build`).then(
+  () => true,
+  () => false,
+);
 const bpf = await probeBpf();
 if (!bpf.permitted) console.log(`# templates: loads will be skipped by index.mjs: ${bpf.reason ?? ''}`);
 

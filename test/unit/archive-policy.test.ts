@@ -28,7 +28,8 @@ describe('archive entry policy', () => {
   it('an archive of headers that are links to the build machine (Android Kleaf, bcc #4503) names the cause and the fix', () => {
     assert.throws(
       () => classifyEntry({ name: './include/linux/types.h', type: 'symlink', linkname: '/home/build/kernel/common/include/linux/types.h' }, L),
-      (err: unknown) => isBpfCompileError(err, 'ARCHIVE_UNSAFE') && /Bazel\/Kleaf/.test(err.hint ?? '') && /bcc #4503/.test(err.hint ?? '') && /--kernel-source|pack|BTF/.test(err.hint ?? ''),
+      (err: unknown) =>
+        isBpfCompileError(err, 'ARCHIVE_UNSAFE') && /Bazel\/Kleaf/.test(err.hint ?? '') && /bcc #4503/.test(err.hint ?? '') && /--kernel-source|pack|BTF/.test(err.hint ?? ''),
     );
     assert.throws(
       () => classifyEntry({ name: './tmp/link', type: 'symlink', linkname: '/etc/passwd' }, L),
@@ -71,6 +72,6 @@ describe('fixture comment stripper (gen_kheaders-like)', () => {
     assert.equal(stripComments('char *s = "/* not */";'), 'char *s = "/* not */";');
     assert.equal(stripComments("c = '/'; /* x */"), "c = '/'; ");
     assert.equal(stripComments('// a /* b\nint x; /* y */'), '// a /* b\nint x; ');
-    assert.equal(stripComments('#error don\'t\n/* gone */x'), "#error don't\nx");
+    assert.equal(stripComments("#error don't\n/* gone */x"), "#error don't\nx");
   });
 });

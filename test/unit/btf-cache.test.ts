@@ -205,20 +205,42 @@ describe('vmlinuxHeaderFromCache', () => {
     assert.equal((await vmlinuxHeaderFromCache({ btf: archive, cache })).fromCache, true);
 
     const elf = wrapInElf({ '.BTF': baseBuilder('ppid').build() });
-    const elfArchive = write(path.join(tmp, 'k6', '6.1.0-elf.btf.tar.xz'), xz(rawTar([{ name: './', type: '5' }, { name: './6.1.0-elf.btf', type: '0', content: Buffer.from(elf) }])));
+    const elfArchive = write(
+      path.join(tmp, 'k6', '6.1.0-elf.btf.tar.xz'),
+      xz(
+        rawTar([
+          { name: './', type: '5' },
+          { name: './6.1.0-elf.btf', type: '0', content: Buffer.from(elf) },
+        ]),
+      ),
+    );
     const r = await vmlinuxHeaderFromCache({ btf: elfArchive, cache });
     assert.match(fs.readFileSync(r.header, 'utf8'), /\tint ppid;/);
     // no extraction leftovers in the cache namespace
     const ns = path.join(cache.cacheDir, VMLINUX_H_NAMESPACE);
-    assert.deepEqual(fs.readdirSync(ns).filter((f) => f.startsWith('.tmp-') || f.startsWith('.trash-')), []);
+    assert.deepEqual(
+      fs.readdirSync(ns).filter((f) => f.startsWith('.tmp-') || f.startsWith('.trash-')),
+      [],
+    );
   });
 
   it('a hostile archive publishes nothing and leaves nothing behind', async () => {
     const cache = { cacheDir: cacheDir() };
-    const archive = write(path.join(tmp, 'k7', 'evil.btf.tar.xz'), xz(rawTar([{ name: 'a.btf', type: '0', content: 'x' }, { name: 'b.btf', type: '0', content: 'y' }])));
+    const archive = write(
+      path.join(tmp, 'k7', 'evil.btf.tar.xz'),
+      xz(
+        rawTar([
+          { name: 'a.btf', type: '0', content: 'x' },
+          { name: 'b.btf', type: '0', content: 'y' },
+        ]),
+      ),
+    );
     await rejectsCode(vmlinuxHeaderFromCache({ btf: archive, cache }), 'ARCHIVE_UNSAFE');
     const ns = path.join(cache.cacheDir, VMLINUX_H_NAMESPACE);
-    assert.deepEqual(fs.readdirSync(ns).filter((f) => !f.endsWith('.lock') && !f.endsWith('.owner')), []);
+    assert.deepEqual(
+      fs.readdirSync(ns).filter((f) => !f.endsWith('.lock') && !f.endsWith('.owner')),
+      [],
+    );
   });
 });
 
@@ -235,27 +257,78 @@ describe('extractBtfFromArchive', () => {
       assert.deepEqual(Buffer.from(r.bytes), btf);
       assert.equal(r.archiveSha256, sha(bytes));
     }
-    const withRoot = await extractBtfFromArchive(xz(rawTar([{ name: './', type: '5' }, { name: './x.btf', type: '0', content: btf }])), { tmpParent: tmp });
+    const withRoot = await extractBtfFromArchive(
+      xz(
+        rawTar([
+          { name: './', type: '5' },
+          { name: './x.btf', type: '0', content: btf },
+        ]),
+      ),
+      { tmpParent: tmp },
+    );
     assert.equal(withRoot.release, 'x');
-    assert.deepEqual(fs.readdirSync(tmp).filter((f) => f.startsWith('bpfc-btf-')), [], 'temp dirs removed');
+    assert.deepEqual(
+      fs.readdirSync(tmp).filter((f) => f.startsWith('bpfc-btf-')),
+      [],
+      'temp dirs removed',
+    );
   });
 
   const cases: { name: string; entries: RawEntry[]; code: string }[] = [
-    { name: 'two .btf files', code: 'ARCHIVE_UNSAFE', entries: [{ name: 'a.btf', type: '0', content: btf }, { name: 'b.btf', type: '0', content: btf }] },
-    { name: 'a .btf file and a symlink to it', code: 'ARCHIVE_UNSAFE', entries: [{ name: 'a.btf', type: '0', content: btf }, { name: 'b.btf', type: '2', linkname: 'a.btf' }] },
+    {
+      name: 'two .btf files',
+      code: 'ARCHIVE_UNSAFE',
+      entries: [
+        { name: 'a.btf', type: '0', content: btf },
+        { name: 'b.btf', type: '0', content: btf },
+      ],
+    },
+    {
+      name: 'a .btf file and a symlink to it',
+      code: 'ARCHIVE_UNSAFE',
+      entries: [
+        { name: 'a.btf', type: '0', content: btf },
+        { name: 'b.btf', type: '2', linkname: 'a.btf' },
+      ],
+    },
     { name: 'a symlink only', code: 'ARCHIVE_UNSAFE', entries: [{ name: 'a.btf', type: '2', linkname: '/sys/kernel/btf/vmlinux' }] },
     { name: 'no .btf (another file name)', code: 'ARCHIVE_UNSAFE', entries: [{ name: 'README', type: '0', content: 'hello' }] },
-    { name: 'the .btf inside a directory', code: 'ARCHIVE_UNSAFE', entries: [{ name: 'd/', type: '5' }, { name: 'd/a.btf', type: '0', content: btf }] },
-    { name: 'a hard link', code: 'ARCHIVE_UNSAFE', entries: [{ name: 'a.btf', type: '0', content: btf }, { name: 'b.btf', type: '1', linkname: 'a.btf' }] },
+    {
+      name: 'the .btf inside a directory',
+      code: 'ARCHIVE_UNSAFE',
+      entries: [
+        { name: 'd/', type: '5' },
+        { name: 'd/a.btf', type: '0', content: btf },
+      ],
+    },
+    {
+      name: 'a hard link',
+      code: 'ARCHIVE_UNSAFE',
+      entries: [
+        { name: 'a.btf', type: '0', content: btf },
+        { name: 'b.btf', type: '1', linkname: 'a.btf' },
+      ],
+    },
     { name: 'a path escape', code: 'ARCHIVE_UNSAFE', entries: [{ name: '../../../../../../tmp/evil.btf', type: '0', content: btf }] },
     { name: 'a device', code: 'ARCHIVE_UNSAFE', entries: [{ name: 'a.btf', type: '3' }] },
-    { name: 'only a directory', code: 'ARCHIVE_CORRUPT', entries: [{ name: './', type: '5' }, { name: 'd/', type: '5' }] },
+    {
+      name: 'only a directory',
+      code: 'ARCHIVE_CORRUPT',
+      entries: [
+        { name: './', type: '5' },
+        { name: 'd/', type: '5' },
+      ],
+    },
     { name: 'nothing', code: 'ARCHIVE_CORRUPT', entries: [] },
   ];
   for (const c of cases) {
     it(`refuses an archive with ${c.name} (${c.code})`, async () => {
       await rejectsCode(extractBtfFromArchive(xz(rawTar(c.entries)), { tmpParent: tmp }), c.code);
-      assert.deepEqual(fs.readdirSync(tmp).filter((f) => f.startsWith('bpfc-btf-')), [], 'temp dir removed');
+      assert.deepEqual(
+        fs.readdirSync(tmp).filter((f) => f.startsWith('bpfc-btf-')),
+        [],
+        'temp dir removed',
+      );
     });
   }
 

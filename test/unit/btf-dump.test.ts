@@ -61,8 +61,16 @@ function layoutCase(): BtfBuilder {
     { name: 'd', type: i32, bitOffset: 32 },
     { name: 'e', type: u64, bitOffset: 64, bitfieldSize: 40 },
   ]);
-  b.struct('pk', 15, [{ name: 'a', type: ch, bitOffset: 0 }, { name: 'b', type: i32, bitOffset: 8 }, { name: 'c', type: long, bitOffset: 56 }]);
-  b.struct('gap', 32, [{ name: 'a', type: ch, bitOffset: 0 }, { name: 'b', type: i32, bitOffset: 64 }, { name: 'c', type: ch, bitOffset: 192 }]);
+  b.struct('pk', 15, [
+    { name: 'a', type: ch, bitOffset: 0 },
+    { name: 'b', type: i32, bitOffset: 8 },
+    { name: 'c', type: long, bitOffset: 56 },
+  ]);
+  b.struct('gap', 32, [
+    { name: 'a', type: ch, bitOffset: 0 },
+    { name: 'b', type: i32, bitOffset: 64 },
+    { name: 'c', type: ch, bitOffset: 192 },
+  ]);
   b.struct('empty', 0, []);
   return b;
 }
@@ -109,10 +117,23 @@ function declCase(): BtfBuilder {
   const b = new BtfBuilder();
   const i32 = b.int('int', 4, { signed: true });
   const ch = b.int('char', 1, { signed: true, char: true });
-  const inner = b.struct('', 8, [{ name: 'lo', type: i32, bitOffset: 0 }, { name: 'hi', type: i32, bitOffset: 32 }]);
-  const un = b.union('', 8, [{ type: inner, bitOffset: 0 }, { name: 'raw', type: b.int('long long int', 8, { signed: true }), bitOffset: 0 }]);
-  const en = b.enum('', [['MODE_A', 0], ['MODE_B', 1]]);
-  b.struct('outer', 24, [{ name: 'x', type: i32, bitOffset: 0 }, { type: un, bitOffset: 64 }, { name: 'mode', type: en, bitOffset: 128 }]);
+  const inner = b.struct('', 8, [
+    { name: 'lo', type: i32, bitOffset: 0 },
+    { name: 'hi', type: i32, bitOffset: 32 },
+  ]);
+  const un = b.union('', 8, [
+    { type: inner, bitOffset: 0 },
+    { name: 'raw', type: b.int('long long int', 8, { signed: true }), bitOffset: 0 },
+  ]);
+  const en = b.enum('', [
+    ['MODE_A', 0],
+    ['MODE_B', 1],
+  ]);
+  b.struct('outer', 24, [
+    { name: 'x', type: i32, bitOffset: 0 },
+    { type: un, bitOffset: 64 },
+    { name: 'mode', type: en, bitOffset: 128 },
+  ]);
   const cc = b.const(ch);
   const pcc = b.ptr(cc);
   const ppc = b.ptr(b.const(pcc));
@@ -131,7 +152,10 @@ function declCase(): BtfBuilder {
     { name: 'getter', type: b.ptr(getter), bitOffset: 448 },
     { name: 'names', type: ppc, bitOffset: 512 },
   ]);
-  b.struct('cv', 16, [{ name: 'vp', type: vpvi, bitOffset: 0 }, { name: 'v', type: voidp, bitOffset: 64 }]);
+  b.struct('cv', 16, [
+    { name: 'vp', type: vpvi, bitOffset: 0 },
+    { name: 'v', type: voidp, bitOffset: 64 },
+  ]);
   b.typedef('cube_t', b.array(b.array(b.array(i32, 4), 3), 2));
   return b;
 }
@@ -192,10 +216,16 @@ test('cycles through pointers get forward declarations only where needed', (t) =
   // struct a { struct b b; }  struct b { struct a *a; struct c emb; }  struct c { struct b *back; }
   const a = b.struct('a', 16, [{ name: 'b', type: 3, bitOffset: 0 }]);
   const pa = b.ptr(a);
-  const sb = b.struct('b', 16, [{ name: 'a', type: pa, bitOffset: 0 }, { name: 'emb', type: 5, bitOffset: 64 }]);
+  const sb = b.struct('b', 16, [
+    { name: 'a', type: pa, bitOffset: 0 },
+    { name: 'emb', type: 5, bitOffset: 64 },
+  ]);
   const pb = b.ptr(sb);
   b.struct('c', 8, [{ name: 'back', type: pb, bitOffset: 0 }]);
-  b.struct('list', 16, [{ name: 'next', type: 7, bitOffset: 0 }, { name: 'prev', type: 7, bitOffset: 64 }]);
+  b.struct('list', 16, [
+    { name: 'next', type: 7, bitOffset: 0 },
+    { name: 'prev', type: 7, bitOffset: 64 },
+  ]);
   b.ptr(6);
   assert.equal(
     body(b),
@@ -230,7 +260,10 @@ struct list {
 test('a struct containing itself by value cannot be written: BTF_INVALID', () => {
   const b = new BtfBuilder();
   b.struct('loop', 8, [{ name: 'self', type: 1, bitOffset: 0 }]);
-  assert.throws(() => dumpCHeader(parseBtf(b.build())), (e: unknown) => isBpfCompileError(e, ErrorCode.BTF_INVALID));
+  assert.throws(
+    () => dumpCHeader(parseBtf(b.build())),
+    (e: unknown) => isBpfCompileError(e, ErrorCode.BTF_INVALID),
+  );
 });
 
 test('duplicate names get ___N like bpftool; enumerators share the typedef namespace; fwd never renamed', (t) => {
@@ -272,12 +305,36 @@ struct user {
 
 test('enum signedness, 64-bit values, ENUM64 with LL/ULL, size attributes', (t) => {
   const b = new BtfBuilder();
-  b.enum('sgn', [['NEG', -5], ['POS', 7]], { signed: true });
+  b.enum(
+    'sgn',
+    [
+      ['NEG', -5],
+      ['POS', 7],
+    ],
+    { signed: true },
+  );
   b.enum('uns', [['BIGU', 0xffffffff]]);
-  b.enum64('e64', [['H', 0x100000000n], ['L', 1n]]);
-  b.enum64('s64', [['MINUS', -(1n << 40n)], ['ONE', 1n]], { signed: true });
+  b.enum64('e64', [
+    ['H', 0x100000000n],
+    ['L', 1n],
+  ]);
+  b.enum64(
+    's64',
+    [
+      ['MINUS', -(1n << 40n)],
+      ['ONE', 1n],
+    ],
+    { signed: true },
+  );
   b.enum64('e64w', [['W', 1n]]);
-  b.enum('tiny', [['T0', 0], ['T1', 255]], { size: 1 });
+  b.enum(
+    'tiny',
+    [
+      ['T0', 0],
+      ['T1', 255],
+    ],
+    { size: 1 },
+  );
   b.enum('', []);
   assert.equal(
     body(b),
@@ -315,10 +372,27 @@ enum;
   );
   // the empty anonymous enum is not C; drop it for the compile check
   const c = new BtfBuilder();
-  c.enum('sgn', [['NEG', -5], ['POS', 7]], { signed: true });
-  c.enum64('e64', [['H', 0x100000000n], ['L', 1n]]);
+  c.enum(
+    'sgn',
+    [
+      ['NEG', -5],
+      ['POS', 7],
+    ],
+    { signed: true },
+  );
+  c.enum64('e64', [
+    ['H', 0x100000000n],
+    ['L', 1n],
+  ]);
   c.enum64('e64w', [['W', 1n]]);
-  c.enum('tiny', [['T0', 0], ['T1', 255]], { size: 1 });
+  c.enum(
+    'tiny',
+    [
+      ['T0', 0],
+      ['T1', 255],
+    ],
+    { size: 1 },
+  );
   mustCompile(
     t,
     dumpCHeader(parseBtf(c.build())),
@@ -402,7 +476,10 @@ test('split (module) BTF: only the module types are appended; clashing names get
   base.struct('clash', 4, [{ name: 'a', type: i32, bitOffset: 0 }]);
   const baseBtf = parseBtf(base.build());
   const mod = new BtfBuilder(base);
-  const conn = mod.struct('nf_conn', 16, [{ name: 'skb', type: mod.ptr(skb), bitOffset: 0 }, { name: 'mark', type: i32, bitOffset: 64 }]);
+  const conn = mod.struct('nf_conn', 16, [
+    { name: 'skb', type: mod.ptr(skb), bitOffset: 0 },
+    { name: 'mark', type: i32, bitOffset: 64 },
+  ]);
   mod.struct('clash', 8, [{ name: 'b', type: mod.int('long int', 8, { signed: true }), bitOffset: 0 }]);
   mod.func('bpf_ct_lookup', mod.funcProto(mod.ptr(conn), [{ name: 'skb', type: mod.ptr(skb) }]));
   mod.declTag('bpf_kfunc', mod.count - 1);
@@ -430,7 +507,10 @@ struct clash___2 {
 `,
   );
   assert.ok(h.includes('extern struct nf_conn *bpf_ct_lookup(struct sk_buff *skb) __weak __ksym;'));
-  assert.throws(() => dumpCHeader(parseBtf(mod.build(), { base: parseBtf(base.build()) }).base!, { modules: [modBtf] }), (e: unknown) => isBpfCompileError(e, ErrorCode.USAGE));
+  assert.throws(
+    () => dumpCHeader(parseBtf(mod.build(), { base: parseBtf(base.build()) }).base!, { modules: [modBtf] }),
+    (e: unknown) => isBpfCompileError(e, ErrorCode.USAGE),
+  );
   mustCompile(t, h, '_Static_assert(sizeof(struct clash___2) == 8, "c"); _Static_assert(__builtin_offsetof(struct nf_conn, mark) == 8, "m");');
 });
 
@@ -439,7 +519,11 @@ test('output is deterministic and identical for both byte orders', () => {
   const one = dumpCHeader(parseBtf(b.build()));
   assert.equal(dumpCHeader(parseBtf(b.build())), one);
   assert.equal(dumpCHeader(parseBtf(b.build({ endian: 'big' }))), one);
-  assert.ok(one.startsWith('#ifndef __VMLINUX_H__\n#define __VMLINUX_H__\n\n#ifndef BPF_NO_PRESERVE_ACCESS_INDEX\n#pragma clang attribute push (__attribute__((preserve_access_index)), apply_to = record)\n#endif\n'));
+  assert.ok(
+    one.startsWith(
+      '#ifndef __VMLINUX_H__\n#define __VMLINUX_H__\n\n#ifndef BPF_NO_PRESERVE_ACCESS_INDEX\n#pragma clang attribute push (__attribute__((preserve_access_index)), apply_to = record)\n#endif\n',
+    ),
+  );
   assert.ok(one.endsWith('#ifndef BPF_NO_PRESERVE_ACCESS_INDEX\n#pragma clang attribute pop\n#endif\n\n#endif /* __VMLINUX_H__ */\n'));
   assert.ok(dumpCHeader(parseBtf(b.build()), { guard: '__MY_H__' }).startsWith('#ifndef __MY_H__\n#define __MY_H__\n'));
 });
@@ -494,7 +578,13 @@ test('round trip: C → clang -g BTF → our header → clang agrees on every si
     assert.ok(r.ok, r.stderr);
     const btf = parseBtfFromElf(readFileSync(obj));
     const header = dumpCHeader(btf);
-    for (const needle of ['} __attribute__((packed));', 'enum small {', ' __attribute__((mode(byte)));', 'int (* (*getter)(void))[3];', 'struct {\n\t\tchar tag;\n\t} named_anon;']) {
+    for (const needle of [
+      '} __attribute__((packed));',
+      'enum small {',
+      ' __attribute__((mode(byte)));',
+      'int (* (*getter)(void))[3];',
+      'struct {\n\t\tchar tag;\n\t} named_anon;',
+    ]) {
       assert.ok(header.includes(needle), `header lacks ${JSON.stringify(needle)}`);
     }
     const asserts = layoutAsserts(btf);

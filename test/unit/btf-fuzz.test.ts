@@ -23,8 +23,18 @@ function seedBlob(): BtfBuilder {
   const ch = b.int('char', 1, { signed: true, char: true });
   const p = b.ptr(7);
   const arr = b.array(ch, 4, i32);
-  const inner = b.union('', 4, [{ name: 'i', type: i32, bitOffset: 0 }, { name: 'c', type: arr, bitOffset: 0 }]);
-  const en = b.enum('', [['A', 1], ['B', -2]], { signed: true });
+  const inner = b.union('', 4, [
+    { name: 'i', type: i32, bitOffset: 0 },
+    { name: 'c', type: arr, bitOffset: 0 },
+  ]);
+  const en = b.enum(
+    '',
+    [
+      ['A', 1],
+      ['B', -2],
+    ],
+    { signed: true },
+  );
   const st = b.struct('node', 24, [
     { name: 'next', type: p, bitOffset: 0 },
     { type: inner, bitOffset: 64 },
@@ -118,7 +128,10 @@ test('fuzz: split BTF mutations on a fixed base', () => {
   base.struct('sk_buff', 4, [{ name: 'len', type: i32, bitOffset: 0 }]);
   const baseBtf = parseBtf(base.build());
   const mod = new BtfBuilder(base);
-  const s = mod.struct('m', 16, [{ name: 'p', type: mod.count + 1, bitOffset: 0 }, { name: 'x', type: i32, bitOffset: 64 }]);
+  const s = mod.struct('m', 16, [
+    { name: 'p', type: mod.count + 1, bitOffset: 0 },
+    { name: 'x', type: i32, bitOffset: 64 },
+  ]);
   mod.ptr(2);
   mod.typedef('m_t', s);
   const blob = mod.build();

@@ -20,7 +20,14 @@ function allKinds(): { b: BtfBuilder; ids: Record<string, number> } {
     { name: 'p', type: ptr, bitOffset: 64 },
   ]);
   const un = b.union('u', 16, [{ name: 'c', type: arr, bitOffset: 0 }]);
-  const en = b.enum('e', [['E_NEG', -3], ['E_ONE', 1]], { signed: true });
+  const en = b.enum(
+    'e',
+    [
+      ['E_NEG', -3],
+      ['E_ONE', 1],
+    ],
+    { signed: true },
+  );
   const fwd = b.fwd('later', true);
   const td = b.typedef('s_t', st);
   const vol = b.volatile(int);
@@ -33,7 +40,14 @@ function allKinds(): { b: BtfBuilder; ids: Record<string, number> } {
   const fl = b.float('double', 8);
   const dt = b.declTag('tag', st, 1);
   const tt = b.typeTag('user', int);
-  const e64 = b.enum64('e64', [['BIG', 1n << 40n], ['NEG', -2n]], { signed: true });
+  const e64 = b.enum64(
+    'e64',
+    [
+      ['BIG', 1n << 40n],
+      ['NEG', -2n],
+    ],
+    { signed: true },
+  );
   return { b, ids: { int, ch, ptr, arr, st, un, en, fwd, td, vol, cst, rst, proto, fn, v, ds, fl, dt, tt, e64 } };
 }
 
@@ -61,10 +75,39 @@ test('parses one type of every kind 1–19 into the model', () => {
     { name: 'bits', type: ids.int, bitOffset: 32, bitfieldSize: 5 },
     { name: 'p', type: ids.ptr, bitOffset: 64, bitfieldSize: 0 },
   ]);
-  assert.deepEqual(btf.typeById(ids.en!), { kind: 'enum', id: ids.en, name: 'e', size: 4, signed: true, values: [{ name: 'E_NEG', value: -3 }, { name: 'E_ONE', value: 1 }] });
-  assert.deepEqual(btf.typeById(ids.e64!), { kind: 'enum64', id: ids.e64, name: 'e64', size: 8, signed: true, values: [{ name: 'BIG', value: 1n << 40n }, { name: 'NEG', value: -2n }] });
+  assert.deepEqual(btf.typeById(ids.en!), {
+    kind: 'enum',
+    id: ids.en,
+    name: 'e',
+    size: 4,
+    signed: true,
+    values: [
+      { name: 'E_NEG', value: -3 },
+      { name: 'E_ONE', value: 1 },
+    ],
+  });
+  assert.deepEqual(btf.typeById(ids.e64!), {
+    kind: 'enum64',
+    id: ids.e64,
+    name: 'e64',
+    size: 8,
+    signed: true,
+    values: [
+      { name: 'BIG', value: 1n << 40n },
+      { name: 'NEG', value: -2n },
+    ],
+  });
   assert.deepEqual(btf.typeById(ids.fwd!), { kind: 'fwd', id: ids.fwd, name: 'later', fwdKind: 'union' });
-  assert.deepEqual(btf.typeById(ids.proto!), { kind: 'func_proto', id: ids.proto, name: '', returnType: ids.int, params: [{ name: 'x', type: ids.int }, { name: '', type: 0 }] });
+  assert.deepEqual(btf.typeById(ids.proto!), {
+    kind: 'func_proto',
+    id: ids.proto,
+    name: '',
+    returnType: ids.int,
+    params: [
+      { name: 'x', type: ids.int },
+      { name: '', type: 0 },
+    ],
+  });
   assert.deepEqual(btf.typeById(ids.fn!), { kind: 'func', id: ids.fn, name: 'f', type: ids.proto, linkage: 'extern' });
   assert.deepEqual(btf.typeById(ids.v!), { kind: 'var', id: ids.v, name: 'g', type: ids.int, linkage: 'global' });
   assert.deepEqual(btf.typeById(ids.ds!), { kind: 'datasec', id: ids.ds, name: '.data', size: 4, vars: [{ type: ids.v, offset: 0, size: 4 }] });
@@ -75,7 +118,29 @@ test('parses one type of every kind 1–19 into the model', () => {
   assert.equal(btf.types.length, btf.count);
   assert.deepEqual(
     btf.types.map((t) => t.kind),
-    ['void', 'int', 'int', 'ptr', 'array', 'struct', 'union', 'enum', 'fwd', 'typedef', 'volatile', 'const', 'restrict', 'func_proto', 'func', 'var', 'datasec', 'float', 'decl_tag', 'type_tag', 'enum64'],
+    [
+      'void',
+      'int',
+      'int',
+      'ptr',
+      'array',
+      'struct',
+      'union',
+      'enum',
+      'fwd',
+      'typedef',
+      'volatile',
+      'const',
+      'restrict',
+      'func_proto',
+      'func',
+      'var',
+      'datasec',
+      'float',
+      'decl_tag',
+      'type_tag',
+      'enum64',
+    ],
   );
   assert.equal(btf.typeById(999), undefined);
 });
@@ -107,16 +172,28 @@ test('findByName prefers definitions over fwd; kind filter; findAllByName', () =
   assert.equal(btf.findByName('thing', 'fwd')?.id, fwd);
   assert.equal(btf.findByName('thing', 'typedef')?.kind, 'typedef');
   assert.equal(btf.findByName('nope'), undefined);
-  assert.deepEqual(btf.findAllByName('thing').map((t) => t.kind), ['fwd', 'struct', 'typedef']);
+  assert.deepEqual(
+    btf.findAllByName('thing').map((t) => t.kind),
+    ['fwd', 'struct', 'typedef'],
+  );
 });
 
 test('walkMembers flattens anonymous members with absolute offsets; recurse option', () => {
   const b = new BtfBuilder();
   const int = b.int('int', 4, { signed: true });
   const u8 = b.int('unsigned char', 1);
-  const inner = b.struct('', 8, [{ name: 'lo', type: int, bitOffset: 0 }, { name: 'hi', type: int, bitOffset: 32 }]);
-  const un = b.union('', 8, [{ type: inner, bitOffset: 0 }, { name: 'raw', type: int, bitOffset: 0 }]);
-  const pt = b.struct('point', 8, [{ name: 'x', type: int, bitOffset: 0 }, { name: 'y', type: int, bitOffset: 32 }]);
+  const inner = b.struct('', 8, [
+    { name: 'lo', type: int, bitOffset: 0 },
+    { name: 'hi', type: int, bitOffset: 32 },
+  ]);
+  const un = b.union('', 8, [
+    { type: inner, bitOffset: 0 },
+    { name: 'raw', type: int, bitOffset: 0 },
+  ]);
+  const pt = b.struct('point', 8, [
+    { name: 'x', type: int, bitOffset: 0 },
+    { name: 'y', type: int, bitOffset: 32 },
+  ]);
   const outer = b.struct('outer', 24, [
     { name: 'flag', type: u8, bitOffset: 0, bitfieldSize: 3 },
     { type: un, bitOffset: 32 },
@@ -133,7 +210,11 @@ test('walkMembers flattens anonymous members with absolute offsets; recurse opti
     ['pt', 96, 12, 0],
   ]);
   const deep = btf.walkMembers('outer_t', { recurse: true }).map((m) => [m.path, m.byteOffset]);
-  assert.deepEqual(deep.slice(-3), [['pt', 12], ['pt.x', 12], ['pt.y', 16]]);
+  assert.deepEqual(deep.slice(-3), [
+    ['pt', 12],
+    ['pt.x', 12],
+    ['pt.y', 16],
+  ]);
   const nested = btf.walkMembers(outer, { flattenAnonymous: false }).map((m) => m.path);
   assert.deepEqual(nested, ['flag', '', 'pt']);
   assert.throws(() => btf.walkMembers(int), TypeError);
@@ -145,8 +226,14 @@ test('resolveSize and alignOf follow typedefs, arrays and qualifiers; packed lay
   const long = b.int('long', 8, { signed: true });
   const arr = b.array(b.const(int), 6);
   const td = b.typedef('arr_t', b.array(arr, 2));
-  const packed = b.struct('p', 5, [{ name: 'c', type: b.int('char', 1), bitOffset: 0 }, { name: 'i', type: int, bitOffset: 8 }]);
-  const normal = b.struct('n', 16, [{ name: 'l', type: long, bitOffset: 0 }, { name: 'i', type: int, bitOffset: 64 }]);
+  const packed = b.struct('p', 5, [
+    { name: 'c', type: b.int('char', 1), bitOffset: 0 },
+    { name: 'i', type: int, bitOffset: 8 },
+  ]);
+  const normal = b.struct('n', 16, [
+    { name: 'l', type: long, bitOffset: 0 },
+    { name: 'i', type: int, bitOffset: 64 },
+  ]);
   const btf = parseBtf(b.build());
   assert.equal(btf.resolveSize(td), 48);
   assert.equal(btf.alignOf(td), 4);
@@ -163,14 +250,20 @@ test('split BTF: ids and string offsets continue after the base', () => {
   const baseBtf = parseBtf(base.build());
   const mod = new BtfBuilder(base);
   const p = mod.ptr(sk);
-  const conn = mod.struct('nf_conn', 16, [{ name: 'skb', type: p, bitOffset: 0 }, { name: 'mark', type: int, bitOffset: 64 }]);
+  const conn = mod.struct('nf_conn', 16, [
+    { name: 'skb', type: p, bitOffset: 0 },
+    { name: 'mark', type: int, bitOffset: 64 },
+  ]);
   assert.equal(p, baseBtf.count);
   const modBtf = parseBtf(mod.build(), { base: baseBtf });
   assert.equal(modBtf.firstId, baseBtf.count);
   assert.equal(modBtf.base, baseBtf);
   assert.equal(modBtf.typeById(conn)?.name, 'nf_conn');
   assert.equal(modBtf.findByName('sk_buff')?.id, sk);
-  assert.deepEqual(modBtf.walkMembers('nf_conn').map((m) => m.name), ['skb', 'mark']);
+  assert.deepEqual(
+    modBtf.walkMembers('nf_conn').map((m) => m.name),
+    ['skb', 'mark'],
+  );
   // a split blob alone refers to types it does not have
   expectInvalid(() => parseBtf(mod.build()));
   // byte orders must agree
@@ -208,7 +301,8 @@ test('a real clang -g -target bpf object: .BTF with FUNC, VAR, DATASEC parses', 
   const dir = mkdtempSync(path.join(tmpdir(), 'btf-obj-'));
   try {
     const obj = path.join(dir, 'p.o');
-    const src = 'struct pt { int x; long y; } __attribute__((aligned(16)));\nstruct pt g_pt;\nint counter = 3;\nint __attribute__((section("tp/x"))) prog(void *ctx) { return g_pt.x + counter; }\n';
+    const src =
+      'struct pt { int x; long y; } __attribute__((aligned(16)));\nstruct pt g_pt;\nint counter = 3;\nint __attribute__((section("tp/x"))) prog(void *ctx) { return g_pt.x + counter; }\n';
     const r = compileC(clang, src, {}, ['-g', '-O2'], obj);
     assert.ok(r.ok, r.stderr);
     const btf: Btf = parseBtfFromElf(readFileSync(obj));
@@ -216,7 +310,10 @@ test('a real clang -g -target bpf object: .BTF with FUNC, VAR, DATASEC parses', 
     assert.equal(btf.findByName('prog', 'func')?.kind, 'func');
     assert.equal(btf.findByName('counter', 'var')?.kind, 'var');
     assert.ok(btf.types.some((x) => x.kind === 'datasec'));
-    assert.deepEqual(btf.walkMembers('pt').map((m) => m.byteOffset), [0, 8]);
+    assert.deepEqual(
+      btf.walkMembers('pt').map((m) => m.byteOffset),
+      [0, 8],
+    );
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -68,8 +68,14 @@ describe('glob expansion', () => {
 describe('targets and naming', () => {
   test('arch lists: aliases and SRCARCH names map to uname -m rows, deduplicated', () => {
     const t = buildTargets(['x86,arm64', 's390x', 'amd64'], undefined, 'x86_64');
-    assert.deepEqual(t.map((x) => x.name), ['x86_64', 'aarch64', 's390x']);
-    assert.deepEqual(t.map((x) => x.bpfTarget), ['bpfel', 'bpfel', 'bpfeb']);
+    assert.deepEqual(
+      t.map((x) => x.name),
+      ['x86_64', 'aarch64', 's390x'],
+    );
+    assert.deepEqual(
+      t.map((x) => x.bpfTarget),
+      ['bpfel', 'bpfel', 'bpfeb'],
+    );
   });
   test('byte-order targets: host arch when it matches, else the first row of that order', () => {
     const t = buildTargets(undefined, ['bpfel,bpfeb'], 'x86_64');
@@ -80,10 +86,22 @@ describe('targets and naming', () => {
     assert.equal(buildTargets(undefined, ['bpfeb'], 's390x')[0]?.arch, 's390x');
   });
   test('default: the host; errors for both lists, bad target, unknown arch', () => {
-    assert.deepEqual(buildTargets(undefined, undefined, 'aarch64').map((t) => t.name), ['aarch64']);
-    assert.throws(() => buildTargets(['x86'], ['bpfel']), (e: unknown) => e instanceof BpfCompileError && e.code === ErrorCode.USAGE);
-    assert.throws(() => buildTargets(undefined, ['bpfxx']), (e: unknown) => e instanceof BpfCompileError && e.code === ErrorCode.USAGE);
-    assert.throws(() => buildTargets(['vax']), (e: unknown) => e instanceof BpfCompileError && e.code === ErrorCode.UNKNOWN_ARCH);
+    assert.deepEqual(
+      buildTargets(undefined, undefined, 'aarch64').map((t) => t.name),
+      ['aarch64'],
+    );
+    assert.throws(
+      () => buildTargets(['x86'], ['bpfel']),
+      (e: unknown) => e instanceof BpfCompileError && e.code === ErrorCode.USAGE,
+    );
+    assert.throws(
+      () => buildTargets(undefined, ['bpfxx']),
+      (e: unknown) => e instanceof BpfCompileError && e.code === ErrorCode.USAGE,
+    );
+    assert.throws(
+      () => buildTargets(['vax']),
+      (e: unknown) => e instanceof BpfCompileError && e.code === ErrorCode.UNKNOWN_ARCH,
+    );
   });
   test('stems and object paths', () => {
     assert.equal(stemOf('src/probe.bpf.c'), 'probe');
@@ -170,17 +188,29 @@ describe('buildMany with a fake compile', () => {
     assert.equal(s.failed, 2);
     assert.deepEqual(s.targets, ['x86_64', 's390x']);
     assert.equal(calls.length, 6);
-    assert.ok(calls.every((c) => c.mode === 'plain' && c.kernelRelease === '6.1.0' && path.isAbsolute(c.source)), 'options passed through');
+    assert.ok(
+      calls.every((c) => c.mode === 'plain' && c.kernelRelease === '6.1.0' && path.isAbsolute(c.source)),
+      'options passed through',
+    );
     const bad = s.items.filter((i) => !i.ok);
-    assert.deepEqual(bad.map((i) => [i.source, i.target, i.output, i.error?.code]), [
-      ['bad.bpf.c', 'x86_64', path.join('out', 'bad.x86_64.bpf.o'), 'COMPILE_FAILED'],
-      ['bad.bpf.c', 's390x', path.join('out', 'bad.s390x.bpf.o'), 'COMPILE_FAILED'],
-    ]);
+    assert.deepEqual(
+      bad.map((i) => [i.source, i.target, i.output, i.error?.code]),
+      [
+        ['bad.bpf.c', 'x86_64', path.join('out', 'bad.x86_64.bpf.o'), 'COMPILE_FAILED'],
+        ['bad.bpf.c', 's390x', path.join('out', 'bad.s390x.bpf.o'), 'COMPILE_FAILED'],
+      ],
+    );
     assert.match(firstErrorLine(bad[0]!), /error: expected ';'/);
     assert.equal(await fs.readFile(path.join(src, 'out', 'y.s390x.bpf.o'), 'utf8'), 'obj s390x');
     assert.equal(lines.length, 6);
-    assert.ok(lines.some((l) => /^ok {3}x\.bpf\.c → out\/x\.x86_64\.bpf\.o \(plain, \d+\.\d s\)$/.test(l)), lines.join('\n'));
-    assert.ok(lines.some((l) => /^FAIL bad\.bpf\.c → out\/bad\.s390x\.bpf\.o: .*error: expected ';'$/.test(l)), lines.join('\n'));
+    assert.ok(
+      lines.some((l) => /^ok {3}x\.bpf\.c → out\/x\.x86_64\.bpf\.o \(plain, \d+\.\d s\)$/.test(l)),
+      lines.join('\n'),
+    );
+    assert.ok(
+      lines.some((l) => /^FAIL bad\.bpf\.c → out\/bad\.s390x\.bpf\.o: .*error: expected ';'$/.test(l)),
+      lines.join('\n'),
+    );
   });
   test('two inputs with one object name are a usage error', async () => {
     await assert.rejects(
@@ -191,7 +221,10 @@ describe('buildMany with a fake compile', () => {
   test('status line formats', () => {
     const base = { source: 's.bpf.c', target: 'x86_64', output: 'o/s.bpf.o', fromCache: true, stripped: false, ms: 812, diagnostics: '' };
     assert.equal(statusLine({ ...base, ok: true, mode: 'kernel' }), 'ok   s.bpf.c → o/s.bpf.o (kernel, cached, 0.8 s)');
-    assert.equal(statusLine({ ...base, ok: false, mode: undefined, error: { code: 'INPUT_UNREADABLE', message: 'cannot read s.bpf.c' } }), 'FAIL s.bpf.c → o/s.bpf.o: cannot read s.bpf.c');
+    assert.equal(
+      statusLine({ ...base, ok: false, mode: undefined, error: { code: 'INPUT_UNREADABLE', message: 'cannot read s.bpf.c' } }),
+      'FAIL s.bpf.c → o/s.bpf.o: cannot read s.bpf.c',
+    );
   });
 });
 
@@ -232,7 +265,10 @@ describe('build command', () => {
     assert.equal(r.code, undefined);
     const s = JSON.parse(r.out) as { ok: boolean; items: Array<{ output: string; target: string; ok: boolean }> };
     assert.equal(s.ok, true);
-    assert.deepEqual(s.items.map((i) => [i.output, i.target]), [[path.join('o', 'ok.bpf.o'), 'bpfeb']]);
+    assert.deepEqual(
+      s.items.map((i) => [i.output, i.target]),
+      [[path.join('o', 'ok.bpf.o'), 'bpfeb']],
+    );
     assert.match(r.err, /^ok {3}ok\.bpf\.c/m);
   });
   test('--out-dir is required, --jobs must be a positive integer', async () => {

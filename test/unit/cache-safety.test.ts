@@ -60,7 +60,10 @@ describe('unsafe caches → CACHE_UNSAFE', () => {
     const d = path.join(tmp, 'foreign');
     fs.mkdirSync(d, { mode: 0o700 });
     fs.chownSync(d, 65534, 65534);
-    assert.throws(() => openCache({ cacheDir: d }), (err: unknown) => unsafeCache(err) && /owned by uid 65534/.test((err as Error).message));
+    assert.throws(
+      () => openCache({ cacheDir: d }),
+      (err: unknown) => unsafeCache(err) && /owned by uid 65534/.test((err as Error).message),
+    );
   });
   it('entry owned by another user, writable by others, or a symlink', { skip: isRoot ? false : 'needs root to chown' }, async () => {
     const cacheDir = path.join(tmp, 'entries');
@@ -111,8 +114,20 @@ describe('ensureEntry basics', () => {
     const e = await ensureEntry(c, { namespace: 'test', key: 'k', build });
     assert.equal(e.fromCache, false);
     assert.deepEqual(fs.readdirSync(e.dir), ['a']);
-    await assert.rejects(ensureEntry(c, { namespace: 'test', key: 'k2', build: async () => { throw new Error('boom'); } }), /boom/);
-    assert.deepEqual(fs.readdirSync(path.join(c.root, 'test')).filter((n) => n.startsWith('.tmp')), []);
+    await assert.rejects(
+      ensureEntry(c, {
+        namespace: 'test',
+        key: 'k2',
+        build: async () => {
+          throw new Error('boom');
+        },
+      }),
+      /boom/,
+    );
+    assert.deepEqual(
+      fs.readdirSync(path.join(c.root, 'test')).filter((n) => n.startsWith('.tmp')),
+      [],
+    );
     assert.equal(fs.existsSync(path.join(c.root, 'test', 'k2')), false);
   });
 });

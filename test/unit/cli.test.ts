@@ -59,7 +59,10 @@ test('headers on a fake Debian root, human and JSON', async () => {
   assert.equal(parsed.source, 'modules');
   assert.equal(parsed.utsRelease, REL);
   assert.equal(parsed.arch.srcarch, 'x86');
-  assert.deepEqual(parsed.tried.map((t: unknown) => (t as { what: string }).what), ['override', 'modules']);
+  assert.deepEqual(
+    parsed.tried.map((t: unknown) => (t as { what: string }).what),
+    ['override', 'modules'],
+  );
 });
 
 test('headers not found exits 3 with what was tried and a hint', async () => {
@@ -77,9 +80,30 @@ test('headers not found exits 3 with what was tried and a hint', async () => {
 test('--strict turns a release mismatch into exit 3', async () => {
   const root = path.join(tmp.dir, 'deb2');
   await makeDebianRoot(root, REL);
-  const other = await run('headers', '--root', root, '--kernel-release', REL, '--kernel-source', path.join(root, 'usr/src', `linux-headers-${REL}-common`), '--kernel-build', path.join(root, 'usr/src', `linux-headers-${REL}`));
+  const other = await run(
+    'headers',
+    '--root',
+    root,
+    '--kernel-release',
+    REL,
+    '--kernel-source',
+    path.join(root, 'usr/src', `linux-headers-${REL}-common`),
+    '--kernel-build',
+    path.join(root, 'usr/src', `linux-headers-${REL}`),
+  );
   assert.equal(other.code, EXIT.OK, other.err);
-  const r = await run('headers', '--root', root, '--kernel-release', '6.1.0-1-amd64', '--kernel-source', path.join(root, 'usr/src', `linux-headers-${REL}-common`), '--kernel-build', path.join(root, 'usr/src', `linux-headers-${REL}`), '--strict');
+  const r = await run(
+    'headers',
+    '--root',
+    root,
+    '--kernel-release',
+    '6.1.0-1-amd64',
+    '--kernel-source',
+    path.join(root, 'usr/src', `linux-headers-${REL}-common`),
+    '--kernel-build',
+    path.join(root, 'usr/src', `linux-headers-${REL}`),
+    '--strict',
+  );
   assert.equal(r.code, EXIT.HEADERS_NOT_FOUND);
   assert.match(r.err, /headers are for 6\.1\.0-99-amd64, target kernel is 6\.1\.0-1-amd64/);
 });

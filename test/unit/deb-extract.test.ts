@@ -18,7 +18,13 @@ const fresh = (): string => {
   fs.mkdirSync(d);
   return d;
 };
-const POLICY = { keep: [['usr', 'src'], ['lib', 'modules']], onlyArch: { under: [['usr', 'src']], srcarch: 'x86' } };
+const POLICY = {
+  keep: [
+    ['usr', 'src'],
+    ['lib', 'modules'],
+  ],
+  onlyArch: { under: [['usr', 'src']], srcarch: 'x86' },
+};
 
 describe('package policy (pure)', () => {
   test('absolute links are re-rooted relative to the link; entries outside the kept dirs and other arches are skipped', () => {
@@ -29,9 +35,18 @@ describe('package policy (pure)', () => {
     assert.deepEqual(c('./usr/src/t/arch/arm64/include/asm/a.h'), { kind: 'skip' });
     assert.equal(c('./usr/src/t/arch/x86/include/asm/a.h').kind, 'file');
     assert.deepEqual(c('./lib/modules/r/build', 'symlink', '/usr/src/t'), { kind: 'symlink', parts: ['lib', 'modules', 'r', 'build'], target: '../../../usr/src/t' });
-    assert.throws(() => c('./usr/src/t/../../etc/x'), (e: unknown) => isBpfCompileError(e, ErrorCode.ARCHIVE_UNSAFE));
-    assert.throws(() => c('./usr/src/t/dev', 'character-device'), (e: unknown) => isBpfCompileError(e, ErrorCode.ARCHIVE_UNSAFE));
-    assert.throws(() => c('./usr/src/t/up', 'symlink', '../../../../x'), (e: unknown) => isBpfCompileError(e, ErrorCode.ARCHIVE_UNSAFE));
+    assert.throws(
+      () => c('./usr/src/t/../../etc/x'),
+      (e: unknown) => isBpfCompileError(e, ErrorCode.ARCHIVE_UNSAFE),
+    );
+    assert.throws(
+      () => c('./usr/src/t/dev', 'character-device'),
+      (e: unknown) => isBpfCompileError(e, ErrorCode.ARCHIVE_UNSAFE),
+    );
+    assert.throws(
+      () => c('./usr/src/t/up', 'symlink', '../../../../x'),
+      (e: unknown) => isBpfCompileError(e, ErrorCode.ARCHIVE_UNSAFE),
+    );
   });
 });
 
@@ -71,8 +86,18 @@ describe('.deb unpacking', { skip: aptToolsSkipReason() }, () => {
         out,
       );
       const dir = fresh();
-      const r = await extractPackagesInto([{ source: a, format: 'deb' }, { source: b, format: 'deb' }], dir, POLICY);
-      assert.deepEqual(r.packages.map((p) => p.decoder), [`deb+${compression}`, `deb+${compression}`]);
+      const r = await extractPackagesInto(
+        [
+          { source: a, format: 'deb' },
+          { source: b, format: 'deb' },
+        ],
+        dir,
+        POLICY,
+      );
+      assert.deepEqual(
+        r.packages.map((p) => p.decoder),
+        [`deb+${compression}`, `deb+${compression}`],
+      );
       assert.deepEqual(r.droppedSymlinks, ['usr/src/t-amd64/scripts']);
       assert.equal(fs.readlinkSync(path.join(dir, 'lib/modules/r/build')), '../../../usr/src/t-amd64');
       assert.ok(fs.existsSync(path.join(dir, 'lib/modules/r/source/include/linux/kconfig.h')));
@@ -96,14 +121,24 @@ describe('.deb unpacking', { skip: aptToolsSkipReason() }, () => {
     const data = xz(rawTar([{ name: './usr/src/t/a.h', type: '0', content: 'x' }]));
     await corrupt('magic', Buffer.from('PK\x03\x04 not a deb at all, not at all'), /no !<arch> magic/);
     const good = path.join(work, 'good.deb');
-    writeAr(good, [{ name: 'debian-binary', data: Buffer.from('2.0\n') }, { name: 'control.tar.xz', data: xz(rawTar([])) }, { name: 'data.tar.xz', data }]);
+    writeAr(good, [
+      { name: 'debian-binary', data: Buffer.from('2.0\n') },
+      { name: 'control.tar.xz', data: xz(rawTar([])) },
+      { name: 'data.tar.xz', data },
+    ]);
     const bytes = fs.readFileSync(good);
     await corrupt('truncated', bytes.subarray(0, bytes.length - 40), /truncated|not a valid/);
     const nodata = path.join(work, 'nodata.deb');
-    writeAr(nodata, [{ name: 'debian-binary', data: Buffer.from('2.0\n') }, { name: 'control.tar.xz', data: xz(rawTar([])) }]);
+    writeAr(nodata, [
+      { name: 'debian-binary', data: Buffer.from('2.0\n') },
+      { name: 'control.tar.xz', data: xz(rawTar([])) },
+    ]);
     await corrupt('nodata', fs.readFileSync(nodata), /no data\.tar member/);
     const v3 = path.join(work, 'v3.deb');
-    writeAr(v3, [{ name: 'debian-binary', data: Buffer.from('3.0\n') }, { name: 'data.tar.xz', data }]);
+    writeAr(v3, [
+      { name: 'debian-binary', data: Buffer.from('3.0\n') },
+      { name: 'data.tar.xz', data },
+    ]);
     await corrupt('v3', fs.readFileSync(v3), /not 2\.x/);
     const first = path.join(work, 'first.deb');
     writeAr(first, [{ name: 'data.tar.xz', data }]);

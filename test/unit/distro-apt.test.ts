@@ -34,7 +34,14 @@ describe('apt sources', () => {
     );
     assert.equal(sources.length, 3);
     assert.deepEqual(sources[0], {
-      uri: 'http://deb.debian.org/debian', suite: 'bookworm', components: ['main', 'contrib'], flat: false, architectures: undefined, signedBy: undefined, checkValidUntil: undefined, origin: '/etc/apt/sources.list:2',
+      uri: 'http://deb.debian.org/debian',
+      suite: 'bookworm',
+      components: ['main', 'contrib'],
+      flat: false,
+      architectures: undefined,
+      signedBy: undefined,
+      checkValidUntil: undefined,
+      origin: '/etc/apt/sources.list:2',
     });
     assert.equal(sources[1]?.uri, 'https://example.test/debian');
     assert.deepEqual(sources[1]?.architectures, ['amd64', 'arm64']);
@@ -73,7 +80,10 @@ describe('apt sources', () => {
     const { sources, problems } = parseDeb822Sources(text, '/etc/apt/sources.list.d/x.sources');
     assert.deepEqual(problems, []);
     assert.equal(sources.length, 5);
-    assert.deepEqual(sources.slice(0, 4).map((s) => `${s.uri} ${s.suite}`), ['http://a.test/debian bookworm', 'http://a.test/debian bookworm-updates', 'http://b.test/debian bookworm', 'http://b.test/debian bookworm-updates']);
+    assert.deepEqual(
+      sources.slice(0, 4).map((s) => `${s.uri} ${s.suite}`),
+      ['http://a.test/debian bookworm', 'http://a.test/debian bookworm-updates', 'http://b.test/debian bookworm', 'http://b.test/debian bookworm-updates'],
+    );
     assert.deepEqual(sources[0]?.signedBy?.fingerprints, ['0123456789ABCDEF0123456789ABCDEF01234567', 'FEDCBA9876543210FEDCBA9876543210FEDCBA98']);
     const last = sources[4];
     assert.deepEqual(last?.architectures, ['arm64']);
@@ -89,7 +99,10 @@ describe('apt sources', () => {
     fs.writeFileSync(path.join(root, 'etc/apt/sources.list.d/a.list'), 'deb http://two.test/debian bookworm main\n');
     fs.writeFileSync(path.join(root, 'etc/apt/sources.list.d/c.list.disabled'), 'deb http://never.test/ x y\n');
     const r = readAptSources(root);
-    assert.deepEqual(r.sources.map((s) => s.uri), ['http://one.test/debian', 'http://two.test/debian', 'http://three.test/x']);
+    assert.deepEqual(
+      r.sources.map((s) => s.uri),
+      ['http://one.test/debian', 'http://two.test/debian', 'http://three.test/x'],
+    );
     assert.deepEqual(r.files, ['/etc/apt/sources.list', '/etc/apt/sources.list.d/a.list', '/etc/apt/sources.list.d/b.sources']);
     fs.rmSync(root, { recursive: true, force: true });
   });
@@ -188,17 +201,28 @@ describe('Release and Packages', () => {
       '',
     ].join('\n');
     const pkgs = parsePackages(text);
-    assert.deepEqual(pkgs.map((p) => p.package), ['linux-headers-6.1.0-57-amd64', 'linux-hwe-6.2-headers-6.2.0-35']);
+    assert.deepEqual(
+      pkgs.map((p) => p.package),
+      ['linux-headers-6.1.0-57-amd64', 'linux-hwe-6.2-headers-6.2.0-35'],
+    );
     assert.equal(pkgs[0]?.source, 'linux-signed-amd64');
     assert.equal(pkgs[0]?.size, 1841556);
     assert.match(pkgs[0]?.depends ?? '', /^x, linux-headers-6\.1\.0-57-common/);
-    assert.ok(isHeadersPackageName('linux-aws-headers-5.15.0-1051') && isHeadersPackageName('linux-headers-5.15.0-91') && !isHeadersPackageName('linux-kbuild-6.1') && !isHeadersPackageName('linux-headers-amd64'));
+    assert.ok(
+      isHeadersPackageName('linux-aws-headers-5.15.0-1051') &&
+        isHeadersPackageName('linux-headers-5.15.0-91') &&
+        !isHeadersPackageName('linux-kbuild-6.1') &&
+        !isHeadersPackageName('linux-headers-amd64'),
+    );
   });
 
   test('Depends: alternatives, version constraints, arch qualifiers', () => {
     assert.deepEqual(parseDepends('a (= 1.0-1), b | c:any (>= 2), d (<< 3~)'), [
       [{ name: 'a', op: '=', version: '1.0-1' }],
-      [{ name: 'b', op: undefined, version: undefined }, { name: 'c', op: '>=', version: '2' }],
+      [
+        { name: 'b', op: undefined, version: undefined },
+        { name: 'c', op: '>=', version: '2' },
+      ],
       [{ name: 'd', op: '<<', version: '3~' }],
     ]);
   });
@@ -218,7 +242,16 @@ describe('Release and Packages', () => {
 
 describe('choosing the package set', () => {
   const pkg = (name: string, version: string, arch: string, depends = '', suite = 's'): RepoPackage => ({
-    package: name, version, architecture: arch, depends, source: 'linux', filename: `pool/${name}_${version}.deb`, size: 1, sha256: `${name}${version}${arch}`.padEnd(64, '0').slice(0, 64), uri: 'http://r.test', suite,
+    package: name,
+    version,
+    architecture: arch,
+    depends,
+    source: 'linux',
+    filename: `pool/${name}_${version}.deb`,
+    size: 1,
+    sha256: `${name}${version}${arch}`.padEnd(64, '0').slice(0, 64),
+    uri: 'http://r.test',
+    suite,
   });
   const pool = [
     pkg('linux-headers-6.1.0-57-amd64', '6.1.192-1', 'amd64', 'linux-headers-6.1.0-57-common (= 6.1.192-1), linux-kbuild-6.1 (>= 6.1.192-1)'),
@@ -230,13 +263,19 @@ describe('choosing the package set', () => {
   test('newest by default; the dependency in the version it asks for; linux-kbuild not followed', () => {
     const s = selectPackages(pool, '6.1.0-57-amd64', 'amd64', undefined);
     assert.ok(!('missing' in s));
-    assert.deepEqual(s.packages.map((p) => `${p.package} ${p.version}`), ['linux-headers-6.1.0-57-amd64 6.1.192-3', 'linux-headers-6.1.0-57-common 6.1.192-3']);
+    assert.deepEqual(
+      s.packages.map((p) => `${p.package} ${p.version}`),
+      ['linux-headers-6.1.0-57-amd64 6.1.192-3', 'linux-headers-6.1.0-57-common 6.1.192-3'],
+    );
     assert.match(s.why, /newest of 2 versions/);
   });
   test("the running kernel's build wins when the repositories hold it, and is named when they do not", () => {
     const s = selectPackages(pool, '6.1.0-57-amd64', 'amd64', '6.1.192-1');
     assert.ok(!('missing' in s));
-    assert.deepEqual(s.packages.map((p) => p.version), ['6.1.192-1', '6.1.192-1']);
+    assert.deepEqual(
+      s.packages.map((p) => p.version),
+      ['6.1.192-1', '6.1.192-1'],
+    );
     const t = selectPackages(pool, '6.1.0-57-amd64', 'amd64', '6.1.192-2');
     assert.ok(!('missing' in t));
     assert.match(t.why, /running kernel is 6\.1\.192-2, which the repositories no longer hold/);
@@ -253,7 +292,8 @@ describe('choosing the package set', () => {
 
 describe('kernel identity', () => {
   test('/proc/version (Debian) and /proc/version_signature (Ubuntu), only for the release they describe', () => {
-    const v = 'Linux version 6.1.0-57-amd64 (debian-kernel@lists.debian.org) (gcc-12 (Debian 12.2.0-14+deb12u1) 12.2.0, GNU ld (GNU Binutils for Debian) 2.40) #1 SMP PREEMPT_DYNAMIC Debian 6.1.192-3 (2026-11-26)\n';
+    const v =
+      'Linux version 6.1.0-57-amd64 (debian-kernel@lists.debian.org) (gcc-12 (Debian 12.2.0-14+deb12u1) 12.2.0, GNU ld (GNU Binutils for Debian) 2.40) #1 SMP PREEMPT_DYNAMIC Debian 6.1.192-3 (2026-11-26)\n';
     assert.deepEqual(parseProcVersion(v), { release: '6.1.0-57-amd64', debianVersion: '6.1.192-3' });
     assert.deepEqual(parseVersionSignature('Ubuntu 5.15.0-91.101-generic 5.15.131\n'), { release: '5.15.0-91-generic', packageVersion: '5.15.0-91.101' });
     assert.deepEqual(parseVersionSignature('Ubuntu 6.2.0-35.35~22.04.1-generic 6.2.16\n'), { release: '6.2.0-35-generic', packageVersion: '6.2.0-35.35' });

@@ -68,7 +68,10 @@ test('no clang: exit 4 with the install step first', async () => {
 });
 
 test('libbpf missing: exit 4', async () => {
-  const r = await buildDoctorReport({ kernelRelease: REL, arch: 'x86_64' }, good({ libbpf: async () => ({ ok: false, error: 'libbpf headers not found', hint: 'apt-get install libbpf-dev' }) }));
+  const r = await buildDoctorReport(
+    { kernelRelease: REL, arch: 'x86_64' },
+    good({ libbpf: async () => ({ ok: false, error: 'libbpf headers not found', hint: 'apt-get install libbpf-dev' }) }),
+  );
   assert.equal(exitCodeOfVerdict(r.verdict.status), 4);
   assert.ok(r.nextSteps.includes('apt-get install libbpf-dev'));
 });
@@ -123,7 +126,10 @@ test('network: mirrors and proxies shown without credentials; a mirror not yet f
   const env = { BPF_COMPILE_MIRROR: 'https://ci:tok3n@mirror.example/kh', https_proxy: 'http://bob:pw@proxy.example:3128', NO_PROXY: '.example' };
   const r = await buildDoctorReport({ kernelRelease: REL, arch: 'x86_64', env }, noTree);
   assert.deepEqual(r.network, { mirrors: ['https://***@mirror.example/kh'], offline: false, httpsProxy: 'http://***@proxy.example:3128 (https_proxy)', noProxy: '.example' });
-  assert.ok(r.nextSteps.some((s) => s.includes(`bpf-compile fetch --kernel-release ${REL}`)), r.nextSteps.join('\n'));
+  assert.ok(
+    r.nextSteps.some((s) => s.includes(`bpf-compile fetch --kernel-release ${REL}`)),
+    r.nextSteps.join('\n'),
+  );
   const text = formatDoctorReport(r);
   assert.match(text, /^mirrors: https:\/\/\*\*\*@mirror\.example\/kh$/m);
   assert.match(text, /^ {2}proxy: https:\/\/ via http:\/\/\*\*\*@proxy\.example:3128 \(https_proxy\), http:\/\/ direct; NO_PROXY: \.example$/m);

@@ -120,13 +120,28 @@ describe('URL and redirect policy', () => {
   test('checkUrl: http(s) only, plain http only when allowed, credentials only over https or loopback', () => {
     assert.equal(checkUrl('https://m/x', false).href, 'https://m/x');
     assert.equal(checkUrl('http://m/x', true).href, 'http://m/x');
-    assert.equal(reasonOf(() => checkUrl('http://m/x', false)), 'insecure');
-    assert.equal(reasonOf(() => checkUrl('file:///etc/passwd', true)), 'insecure');
-    assert.equal(reasonOf(() => checkUrl('ftp://m/x', true)), 'insecure');
-    assert.equal(reasonOf(() => checkUrl('not a url', true)), 'insecure');
+    assert.equal(
+      reasonOf(() => checkUrl('http://m/x', false)),
+      'insecure',
+    );
+    assert.equal(
+      reasonOf(() => checkUrl('file:///etc/passwd', true)),
+      'insecure',
+    );
+    assert.equal(
+      reasonOf(() => checkUrl('ftp://m/x', true)),
+      'insecure',
+    );
+    assert.equal(
+      reasonOf(() => checkUrl('not a url', true)),
+      'insecure',
+    );
     assert.equal(checkUrl('https://u:p@m/x', true).username, 'u');
     assert.equal(checkUrl('http://u:p@127.0.0.1:8/x', true).password, 'p');
-    assert.equal(reasonOf(() => checkUrl('http://u:p@m/x', true)), 'insecure');
+    assert.equal(
+      reasonOf(() => checkUrl('http://u:p@m/x', true)),
+      'insecure',
+    );
   });
   test('nextRedirect resolves relative locations', () => {
     assert.equal(nextRedirect(new URL('https://m/a/b'), '../c').href, 'https://m/c');
@@ -134,11 +149,26 @@ describe('URL and redirect policy', () => {
     assert.equal(nextRedirect(new URL('https://m/a'), 'https://cdn/a').href, 'https://cdn/a');
   });
   test('nextRedirect refuses a downgrade, other schemes, a missing Location and loops', () => {
-    assert.equal(reasonOf(() => nextRedirect(new URL('https://m/a'), 'http://m/a')), 'redirect');
-    assert.equal(reasonOf(() => nextRedirect(new URL('https://m/a'), 'file:///etc/shadow')), 'redirect');
-    assert.equal(reasonOf(() => nextRedirect(new URL('http://m/a'), 'data:text/plain,x')), 'redirect');
-    assert.equal(reasonOf(() => nextRedirect(new URL('https://m/a'), null)), 'redirect');
-    assert.equal(reasonOf(() => nextRedirect(new URL('https://m/a'), '/b', new Set(['https://m/b']))), 'redirect');
+    assert.equal(
+      reasonOf(() => nextRedirect(new URL('https://m/a'), 'http://m/a')),
+      'redirect',
+    );
+    assert.equal(
+      reasonOf(() => nextRedirect(new URL('https://m/a'), 'file:///etc/shadow')),
+      'redirect',
+    );
+    assert.equal(
+      reasonOf(() => nextRedirect(new URL('http://m/a'), 'data:text/plain,x')),
+      'redirect',
+    );
+    assert.equal(
+      reasonOf(() => nextRedirect(new URL('https://m/a'), null)),
+      'redirect',
+    );
+    assert.equal(
+      reasonOf(() => nextRedirect(new URL('https://m/a'), '/b', new Set(['https://m/b']))),
+      'redirect',
+    );
   });
   test('metadata trust: https and loopback only', () => {
     assert.equal(trustedMetadataUrl(new URL('https://m/')), true);

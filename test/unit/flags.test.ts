@@ -27,7 +27,10 @@ test('kernel plan: host-triple front end emitting IR, then opt and llc for BPF',
   const c = p.clang;
   assert.deepEqual(c.slice(0, 5), ['-target', 'x86_64-linux-gnu', '-nostdinc', '-isystem', '/usr/lib/llvm-14/lib/clang/14.0.6/include']);
   // kernel include order (as system dirs: warnings inside kernel headers are not the program's), then kconfig.h, then libbpf after everything
-  assert.deepEqual(c.slice(5, 9), headers.includeDirs.map((d) => `-isystem${d}`));
+  assert.deepEqual(
+    c.slice(5, 9),
+    headers.includeDirs.map((d) => `-isystem${d}`),
+  );
   assert.deepEqual(c.slice(9, 13), ['-include', '/S/include/linux/kconfig.h', '-idirafter', '/usr/include']);
   for (const d of KERNEL_DEFINES) assert.ok(c.includes(`-D${d}`), d);
   for (const f of KERNEL_CODEGEN_FLAGS) assert.ok(c.includes(f), f);

@@ -26,7 +26,10 @@ test('unresolvedIncludes checks quoted includes next to the source first', async
     await fs.writeFile(path.join(dir, 'inc/linux/bpf.h'), '');
     const src = path.join(dir, 'p.c');
     const missing = await unresolvedIncludes(src, '#include "local.h"\n#include <linux/bpf.h>\n#include <linux/sched.h>\n#include <local.h>\n', [path.join(dir, 'inc')]);
-    assert.deepEqual(missing.map((m) => m.name), ['linux/sched.h', 'local.h']);
+    assert.deepEqual(
+      missing.map((m) => m.name),
+      ['linux/sched.h', 'local.h'],
+    );
   } finally {
     await cleanup();
   }

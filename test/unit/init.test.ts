@@ -26,14 +26,20 @@ async function runInit(args: string[]): Promise<string> {
 
 test('the three templates are listed with descriptions', async () => {
   const all = await listTemplates();
-  assert.deepEqual(all.map((t) => t.name), ['core-tracepoint', 'kprobe', 'xdp-counter']);
+  assert.deepEqual(
+    all.map((t) => t.name),
+    ['core-tracepoint', 'kprobe', 'xdp-counter'],
+  );
   for (const t of all) assert.ok(t.description.length > 10, t.name);
 });
 
 test('init --list prints one template per line, name first', async () => {
   const lines = (await runInit(['--list'])).trimEnd().split('\n');
   assert.equal(lines.length, 3);
-  assert.deepEqual(lines.map((l) => l.split(/\s+/)[0]), ['core-tracepoint', 'kprobe', 'xdp-counter']);
+  assert.deepEqual(
+    lines.map((l) => l.split(/\s+/)[0]),
+    ['core-tracepoint', 'kprobe', 'xdp-counter'],
+  );
   assert.match(lines[2] ?? '', /^xdp-counter\s+XDP packet counter/);
 });
 

@@ -30,7 +30,15 @@ async function setup(files: Record<string, string | Buffer> = {}): Promise<{ roo
   }
   return { root, cacheDir };
 }
-const opts = (s: { root: string; cacheDir: string }) => ({ root: s.root, cacheDir: s.cacheDir, kernelRelease: REL, arch: 'x86_64', env: cleanEnv(), loadModule: 'never' as const, kind: 'kernel-tree' as const });
+const opts = (s: { root: string; cacheDir: string }) => ({
+  root: s.root,
+  cacheDir: s.cacheDir,
+  kernelRelease: REL,
+  arch: 'x86_64',
+  env: cleanEnv(),
+  loadModule: 'never' as const,
+  kind: 'kernel-tree' as const,
+});
 
 test('/sys/kernel/kheaders.tar.xz is extracted into the cache and used as both trees', async () => {
   const s = await setup({ 'sys/kernel/kheaders.tar.xz': await fs.readFile(archive) });
@@ -44,7 +52,10 @@ test('/sys/kernel/kheaders.tar.xz is extracted into the cache and used as both t
   const again = await resolveHeaders(opts(s));
   assert.equal(again.sourceDir, h.sourceDir, 'same content, same entry');
   assert.match(again.detail, /cached/);
-  assert.deepEqual(again.tried.map((t) => t.what), ['override', 'modules', 'kheaders']);
+  assert.deepEqual(
+    again.tried.map((t) => t.what),
+    ['override', 'modules', 'kheaders'],
+  );
 });
 
 test('/proc/kheaders.tar.xz (vendor backports) is the fallback', async () => {
@@ -72,7 +83,10 @@ test("the archive's own UTS_RELEASE is checked against the target: warning, or e
   const s = await setup({ 'sys/kernel/kheaders.tar.xz': await fs.readFile(archive) });
   const h = await resolveHeaders({ ...opts(s), kernelRelease: '6.1.0-elsewhere' });
   assert.match(h.warnings[0] ?? '', /headers are for 6\.1\.0-test, target kernel is 6\.1\.0-elsewhere/);
-  await assert.rejects(resolveHeaders({ ...opts(s), kernelRelease: '6.1.0-elsewhere', strict: true }), (e: unknown) => e instanceof BpfCompileError && e.code === ErrorCode.HEADERS_VERSION_MISMATCH);
+  await assert.rejects(
+    resolveHeaders({ ...opts(s), kernelRelease: '6.1.0-elsewhere', strict: true }),
+    (e: unknown) => e instanceof BpfCompileError && e.code === ErrorCode.HEADERS_VERSION_MISMATCH,
+  );
 });
 
 test('a hostile archive keeps its typed error, stops resolution, and publishes nothing', async () => {
@@ -82,12 +96,19 @@ test('a hostile archive keeps its typed error, stops resolution, and publishes n
     assert.ok(e instanceof BpfCompileError);
     assert.equal(e.code, ErrorCode.ARCHIVE_UNSAFE, e.message);
     assert.match(e.message, /^kheaders: /);
-    assert.deepEqual(e.tried.map((t) => t.what), ['override', 'modules', 'kheaders']);
+    assert.deepEqual(
+      e.tried.map((t) => t.what),
+      ['override', 'modules', 'kheaders'],
+    );
     return true;
   });
   const ns = path.join(s.cacheDir, 'kheaders');
   const entries = await fs.readdir(ns).catch(() => [] as string[]);
-  assert.deepEqual(entries.filter((e) => !e.startsWith('.')), [], 'nothing published');
+  assert.deepEqual(
+    entries.filter((e) => !e.startsWith('.')),
+    [],
+    'nothing published',
+  );
   await assert.rejects(fs.access(path.join(tmp.dir, 'escape.h')));
 });
 

@@ -11,13 +11,7 @@ import { after, before, describe, test } from 'node:test';
 import { BpfCompileError, ErrorCode } from '../../lib/errors.js';
 import { decompressModuleFile, detectModuleFormat } from '../../lib/kmod/decompress.js';
 import { isElf, parseElf, readSymbols, sectionData, SectionIndex } from '../../lib/kmod/elf.js';
-import {
-  extractKheadersFromModule,
-  kheadersFromModuleContent,
-  locateKheadersInModule,
-  readKheadersFromModuleFile,
-  sniffKheadersFile,
-} from '../../lib/kmod/kheaders-module.js';
+import { extractKheadersFromModule, kheadersFromModuleContent, locateKheadersInModule, readKheadersFromModuleFile, sniffKheadersFile } from '../../lib/kmod/kheaders-module.js';
 import { tempDir } from '../helpers/fake-kernel.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -302,7 +296,10 @@ describe('ELF reader', () => {
 
   test('no .symtab (stripped) → MODULE_INVALID saying so', () => {
     const { buf } = kheadersElf(64, true, { noSymtab: true });
-    assert.throws(() => extractKheadersFromModule(buf), isCode(ErrorCode.MODULE_INVALID, (e) => assert.match(e.message, /no symbol table/)));
+    assert.throws(
+      () => extractKheadersFromModule(buf),
+      isCode(ErrorCode.MODULE_INVALID, (e) => assert.match(e.message, /no symbol table/)),
+    );
   });
 
   test('.symtab linking to a non-string-table section', () => {
@@ -401,7 +398,10 @@ describe('extractKheadersFromModule', () => {
       }),
     );
     const noEnd = kheadersElf(32, true, { symbols: [{ name: 'kernel_headers_data', value: 0n, shndx: RODATA }] });
-    assert.throws(() => extractKheadersFromModule(noEnd.buf), isCode(ErrorCode.MODULE_INVALID, (e) => assert.deepEqual(e.details['missing'], ['kernel_headers_data_end'])));
+    assert.throws(
+      () => extractKheadersFromModule(noEnd.buf),
+      isCode(ErrorCode.MODULE_INVALID, (e) => assert.deepEqual(e.details['missing'], ['kernel_headers_data_end'])),
+    );
   });
 
   test('an undefined (imported) symbol does not count as present', () => {
@@ -411,7 +411,10 @@ describe('extractKheadersFromModule', () => {
         { name: 'kernel_headers_data_end', value: 10n, shndx: RODATA },
       ],
     });
-    assert.throws(() => extractKheadersFromModule(buf), isCode(ErrorCode.MODULE_INVALID, (e) => assert.deepEqual(e.details['missing'], ['kernel_headers_data'])));
+    assert.throws(
+      () => extractKheadersFromModule(buf),
+      isCode(ErrorCode.MODULE_INVALID, (e) => assert.deepEqual(e.details['missing'], ['kernel_headers_data'])),
+    );
   });
 
   test('end before start', () => {
@@ -441,7 +444,10 @@ describe('extractKheadersFromModule', () => {
         { name: 'kernel_headers_data_end', value: 3n, shndx: RODATA },
       ],
     });
-    assert.throws(() => extractKheadersFromModule(buf), isCode(ErrorCode.MODULE_INVALID, (e) => assert.match(e.message, /empty/)));
+    assert.throws(
+      () => extractKheadersFromModule(buf),
+      isCode(ErrorCode.MODULE_INVALID, (e) => assert.match(e.message, /empty/)),
+    );
   });
 
   test('symbols in different sections', () => {
@@ -451,7 +457,10 @@ describe('extractKheadersFromModule', () => {
         { name: 'kernel_headers_data_end', value: 4n, shndx: DATA },
       ],
     });
-    assert.throws(() => extractKheadersFromModule(buf), isCode(ErrorCode.MODULE_INVALID, (e) => assert.match(e.message, /different sections/)));
+    assert.throws(
+      () => extractKheadersFromModule(buf),
+      isCode(ErrorCode.MODULE_INVALID, (e) => assert.match(e.message, /different sections/)),
+    );
   });
 
   test('symbols in a section the file does not have, or absolute', () => {
@@ -479,7 +488,10 @@ describe('extractKheadersFromModule', () => {
 
   test('compressed input is refused with a pointer to decompressModuleFile', () => {
     const gz = zlib.gzipSync(kheadersElf(64, true).buf);
-    assert.throws(() => extractKheadersFromModule(gz), isCode(ErrorCode.MODULE_INVALID, (e) => assert.match(e.hint ?? '', /decompressModuleFile/)));
+    assert.throws(
+      () => extractKheadersFromModule(gz),
+      isCode(ErrorCode.MODULE_INVALID, (e) => assert.match(e.hint ?? '', /decompressModuleFile/)),
+    );
   });
 });
 
@@ -526,13 +538,19 @@ describe('decompressModuleFile / sniffKheadersFile', () => {
 
   test('unknown content, and compressed content that is not ELF', async () => {
     await assert.rejects(decompressModuleFile(Buffer.from('#!/bin/sh\necho hi\n')), invalidAt(0));
-    await assert.rejects(decompressModuleFile(xz(Buffer.from('just text'))), isCode(ErrorCode.MODULE_INVALID, (e) => assert.match(e.message, /does not hold an ELF/)));
+    await assert.rejects(
+      decompressModuleFile(xz(Buffer.from('just text'))),
+      isCode(ErrorCode.MODULE_INVALID, (e) => assert.match(e.message, /does not hold an ELF/)),
+    );
     await assert.rejects(decompressModuleFile(zlib.gzipSync(Buffer.from('just text'))), isCode(ErrorCode.MODULE_INVALID));
   });
 
   test('corrupt or truncated compressed data', async () => {
     const x = xz(elf);
-    await assert.rejects(decompressModuleFile(x.subarray(0, x.length - 10)), isCode(ErrorCode.MODULE_INVALID, (e) => assert.match(e.message, /corrupt or truncated/)));
+    await assert.rejects(
+      decompressModuleFile(x.subarray(0, x.length - 10)),
+      isCode(ErrorCode.MODULE_INVALID, (e) => assert.match(e.message, /corrupt or truncated/)),
+    );
     const flipped = Buffer.from(x);
     const mid = Math.floor(flipped.length / 2);
     flipped[mid] = (flipped[mid] ?? 0) ^ 0xff;
@@ -545,7 +563,10 @@ describe('decompressModuleFile / sniffKheadersFile', () => {
     const bomb = Buffer.concat([elf, Buffer.alloc(8 * 1024 * 1024)]);
     for (const packed of [xz(bomb), zlib.gzipSync(bomb)]) {
       const t0 = Date.now();
-      await assert.rejects(decompressModuleFile(packed, { maxBytes: 1024 * 1024 }), isCode(ErrorCode.MODULE_INVALID, (e) => assert.match(e.message, /more than 1048576 bytes/)));
+      await assert.rejects(
+        decompressModuleFile(packed, { maxBytes: 1024 * 1024 }),
+        isCode(ErrorCode.MODULE_INVALID, (e) => assert.match(e.message, /more than 1048576 bytes/)),
+      );
       assert.ok(Date.now() - t0 < 5000);
     }
     assert.deepEqual(Buffer.from(await decompressModuleFile(xz(elf), { maxBytes: elf.length })), elf);
@@ -581,10 +602,16 @@ describe('readKheadersFromModuleFile', () => {
   });
 
   test('unreadable, a directory, or too large → INPUT_UNREADABLE', async () => {
-    await assert.rejects(readKheadersFromModuleFile(path.join(tmp.dir, 'nope.ko')), isCode(ErrorCode.INPUT_UNREADABLE, (e) => assert.equal(e.details['errno'], 'ENOENT')));
+    await assert.rejects(
+      readKheadersFromModuleFile(path.join(tmp.dir, 'nope.ko')),
+      isCode(ErrorCode.INPUT_UNREADABLE, (e) => assert.equal(e.details['errno'], 'ENOENT')),
+    );
     await assert.rejects(readKheadersFromModuleFile(tmp.dir), isCode(ErrorCode.INPUT_UNREADABLE));
     const big = path.join(tmp.dir, 'big.ko');
     await fs.writeFile(big, kheadersElf(64, true).buf);
-    await assert.rejects(readKheadersFromModuleFile(big, { maxBytes: 100 }), isCode(ErrorCode.INPUT_UNREADABLE, (e) => assert.match(e.message, /more than/)));
+    await assert.rejects(
+      readKheadersFromModuleFile(big, { maxBytes: 100 }),
+      isCode(ErrorCode.INPUT_UNREADABLE, (e) => assert.match(e.message, /more than/)),
+    );
   });
 });

@@ -167,7 +167,10 @@ describe('compileCached with a fake compiler', () => {
       throw new BpfCompileError(ErrorCode.COMPILE_FAILED, 'compilation failed', { details: { diagnostics: 'error: x' } });
     };
     for (let i = 0; i < 2; i++) {
-      await assert.rejects(compileCached(planned(src, path.join(dir, 'prog.o')), failing, { cache }), (e: unknown) => e instanceof BpfCompileError && e.code === ErrorCode.COMPILE_FAILED);
+      await assert.rejects(
+        compileCached(planned(src, path.join(dir, 'prog.o')), failing, { cache }),
+        (e: unknown) => e instanceof BpfCompileError && e.code === ErrorCode.COMPILE_FAILED,
+      );
     }
     assert.equal(calls, 2);
     const objects = await fs.readdir(path.join(dir, 'cache', OBJECTS_NAMESPACE)).catch(() => []);

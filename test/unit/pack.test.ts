@@ -73,7 +73,13 @@ describe('stripComments', () => {
 
 describe('mirror index', () => {
   const entry = (over: Partial<MirrorIndexEntry> = {}): MirrorIndexEntry => ({
-    kind: 'kheaders', release: '6.1.0-1-amd64', arch: 'x86', file: 'kheaders-6.1.0-1-amd64-x86.tar.xz', sha256: 'a'.repeat(64), size: 10, ...over,
+    kind: 'kheaders',
+    release: '6.1.0-1-amd64',
+    arch: 'x86',
+    file: 'kheaders-6.1.0-1-amd64-x86.tar.xz',
+    sha256: 'a'.repeat(64),
+    size: 10,
+    ...over,
   });
 
   test('withEntry replaces the same kind/release/arch and keeps others', () => {
@@ -101,7 +107,10 @@ describe('mirror index', () => {
     await updateMirrorIndex(dir2, entry({ kind: 'btf', file: '6.1.0-1-amd64.btf', sha256: 'c'.repeat(64) }));
     await updateMirrorIndex(dir2, entry({ size: 99 }));
     assert.equal(await fs.readFile(path.join(dir2, 'index.json'), 'utf8'), text);
-    assert.deepEqual((await fs.readdir(dir)).filter((n) => n.endsWith('.tmp')), []);
+    assert.deepEqual(
+      (await fs.readdir(dir)).filter((n) => n.endsWith('.tmp')),
+      [],
+    );
   });
 
   test('a malformed index.json is an error, not silently replaced', async () => {
@@ -143,10 +152,15 @@ async function smallTrees(root: string): Promise<{ source: string; build: string
 }
 
 function listing(file: string): string[] {
-  return execFileSync('tar', ['--numeric-owner', '--full-time', '-tvJf', file], { encoding: 'utf8', env: { PATH: process.env['PATH'] ?? '', TZ: 'UTC' } }).trim().split('\n');
+  return execFileSync('tar', ['--numeric-owner', '--full-time', '-tvJf', file], { encoding: 'utf8', env: { PATH: process.env['PATH'] ?? '', TZ: 'UTC' } })
+    .trim()
+    .split('\n');
 }
 
-const sha = async (f: string): Promise<string> => createHash('sha256').update(await fs.readFile(f)).digest('hex');
+const sha = async (f: string): Promise<string> =>
+  createHash('sha256')
+    .update(await fs.readFile(f))
+    .digest('hex');
 
 describe('packKheaders (small trees)', () => {
   let trees: { source: string; build: string };
@@ -164,10 +178,23 @@ describe('packKheaders (small trees)', () => {
     assert.equal(r.symlinks, 1);
     const names = listing(out).map((l) => l.replace(/^.* 1970-01-01 00:00:00 /, ''));
     assert.deepEqual(names, [
-      './', './arch/', './arch/x86/', './arch/x86/include/', './arch/x86/include/asm/', './arch/x86/include/asm/ptrace.h',
-      './arch/x86/include/generated/', './arch/x86/include/generated/asm/', './arch/x86/include/generated/asm/foo.h',
-      './include/', './include/generated/', './include/generated/utsrelease.h', './include/linux/', './include/linux/alias.h -> types.h',
-      './include/linux/kconfig.h', './include/linux/outside.h', './include/linux/types.h',
+      './',
+      './arch/',
+      './arch/x86/',
+      './arch/x86/include/',
+      './arch/x86/include/asm/',
+      './arch/x86/include/asm/ptrace.h',
+      './arch/x86/include/generated/',
+      './arch/x86/include/generated/asm/',
+      './arch/x86/include/generated/asm/foo.h',
+      './include/',
+      './include/generated/',
+      './include/generated/utsrelease.h',
+      './include/linux/',
+      './include/linux/alias.h -> types.h',
+      './include/linux/kconfig.h',
+      './include/linux/outside.h',
+      './include/linux/types.h',
     ]);
     for (const l of listing(out)) {
       assert.match(l, /^(drwxr-xr-x|-rw-r--r--|lrwxrwxrwx) 0\/0 /);
@@ -200,7 +227,9 @@ describe('packKheaders (small trees)', () => {
 
   test('a tree without UTS_RELEASE or kconfig.h is HEADERS_NOT_FOUND, and nothing is written', async () => {
     const out = path.join(tmp.dir, 'none.tar.xz');
-    await assert.rejects(packKheaders({ sourceDir: path.join(tmp.dir, 'nowhere'), buildDir: path.join(tmp.dir, 'nowhere2'), srcarch: 'x86', outFile: out }), (e) => isBpfCompileError(e, 'HEADERS_NOT_FOUND'));
+    await assert.rejects(packKheaders({ sourceDir: path.join(tmp.dir, 'nowhere'), buildDir: path.join(tmp.dir, 'nowhere2'), srcarch: 'x86', outFile: out }), (e) =>
+      isBpfCompileError(e, 'HEADERS_NOT_FOUND'),
+    );
     await assert.rejects(packKheaders({ sourceDir: trees.build, buildDir: trees.build, srcarch: 'x86', outFile: out }), (e) => isBpfCompileError(e, 'HEADERS_NOT_FOUND'));
     await assert.rejects(fs.stat(out));
   });
@@ -220,7 +249,10 @@ describe('packBtf', () => {
     const b = await packBtf({ btfFile: input, release: '6.1.0-test', outFile: path.join(again, '6.1.0-test.btf.tar.xz') });
     assert.equal(a.format, 'tar.xz');
     assert.equal(a.sha256, b.sha256);
-    assert.deepEqual(listing(a.file).map((l) => l.split(' ').pop()), ['6.1.0-test.btf']);
+    assert.deepEqual(
+      listing(a.file).map((l) => l.split(' ').pop()),
+      ['6.1.0-test.btf'],
+    );
   });
   test('not BTF → BTF_INVALID; bad release → USAGE', async () => {
     const input = path.join(tmp.dir, 'junk');
@@ -229,7 +261,6 @@ describe('packBtf', () => {
     await assert.rejects(packBtf({ btfFile: input, release: '../x', outFile: path.join(tmp.dir, 'r.btf') }), (e) => isBpfCompileError(e, 'USAGE'));
   });
 });
-
 
 /** Run `pack` on a fresh program with captured output. */
 async function runPack(args: readonly string[]): Promise<{ out: string; err: string; error: unknown }> {
@@ -248,9 +279,18 @@ async function runPack(args: readonly string[]): Promise<{ out: string; err: str
 
 describe('pack CLI', () => {
   test('exactly one mode, else USAGE', () => {
-    assert.throws(() => packModeOf({}), (e) => isBpfCompileError(e, 'USAGE'));
-    assert.throws(() => packModeOf({ running: true, runningBtf: true }), (e) => isBpfCompileError(e, 'USAGE'));
-    assert.throws(() => packModeOf({ build: '/x' }), (e) => isBpfCompileError(e, 'USAGE'));
+    assert.throws(
+      () => packModeOf({}),
+      (e) => isBpfCompileError(e, 'USAGE'),
+    );
+    assert.throws(
+      () => packModeOf({ running: true, runningBtf: true }),
+      (e) => isBpfCompileError(e, 'USAGE'),
+    );
+    assert.throws(
+      () => packModeOf({ build: '/x' }),
+      (e) => isBpfCompileError(e, 'USAGE'),
+    );
     assert.equal(packModeOf({ source: '/x' }), 'source');
     assert.equal(packModeOf({ btf: '/x' }), 'btf');
   });

@@ -4,7 +4,14 @@ import { progressBar } from '../../lib/cli/progress.js';
 import { formatBytes, parseDuration, parseSize } from '../../lib/cli/units.js';
 
 function stream(isTTY: boolean): { isTTY: boolean; columns: number; text: string; write(t: string): void } {
-  return { isTTY, columns: 80, text: '', write(t: string) { this.text += t; } };
+  return {
+    isTTY,
+    columns: 80,
+    text: '',
+    write(t: string) {
+      this.text += t;
+    },
+  };
 }
 
 test('the progress bar draws bytes of total on a TTY and clears the line when done', () => {
@@ -18,7 +25,10 @@ test('the progress bar draws bytes of total on a TTY and clears the line when do
 });
 
 test('no progress bar when not a TTY or when quiet', () => {
-  for (const [tty, quiet] of [[false, false], [true, true]] as const) {
+  for (const [tty, quiet] of [
+    [false, false],
+    [true, true],
+  ] as const) {
     const s = stream(tty);
     const bar = progressBar('x', s, quiet);
     bar.update({ done: 1, total: 2 });

@@ -54,7 +54,10 @@ describe('modules source', () => {
       `${h.sourceDir}/include/uapi`,
       `${h.buildDir}/include/generated/uapi`,
     ]);
-    assert.deepEqual(h.tried.map((t) => t.what), ['override', 'modules']);
+    assert.deepEqual(
+      h.tried.map((t) => t.what),
+      ['override', 'modules'],
+    );
   });
 
   test('a single complete tree as build only serves as both', async () => {
@@ -79,17 +82,23 @@ describe('modules source', () => {
   test('only the build half (no kconfig.h anywhere) is rejected', async () => {
     const root = await newRoot();
     await makeFakeTree(path.join(root, 'lib/modules', REL, 'build'), { source: false, release: REL });
-    await assert.rejects(resolveHeaders({ ...base, root }), rejectsWith(ErrorCode.HEADERS_NOT_FOUND, (e) => {
-      assert.match(e.tried.find((t) => t.what === 'modules')?.outcome ?? '', /include\/linux\/kconfig\.h/);
-    }));
+    await assert.rejects(
+      resolveHeaders({ ...base, root }),
+      rejectsWith(ErrorCode.HEADERS_NOT_FOUND, (e) => {
+        assert.match(e.tried.find((t) => t.what === 'modules')?.outcome ?? '', /include\/linux\/kconfig\.h/);
+      }),
+    );
   });
 
   test('an empty leftover dir (only include/uapi) must not win', async () => {
     const root = await newRoot();
     await fs.mkdir(path.join(root, 'lib/modules', REL, 'build/include/uapi'), { recursive: true });
-    await assert.rejects(resolveHeaders({ ...base, root }), rejectsWith(ErrorCode.HEADERS_NOT_FOUND, (e) => {
-      assert.match(e.tried.find((t) => t.what === 'modules')?.outcome ?? '', /kconfig\.h or include\/generated\/autoconf\.h/);
-    }));
+    await assert.rejects(
+      resolveHeaders({ ...base, root }),
+      rejectsWith(ErrorCode.HEADERS_NOT_FOUND, (e) => {
+        assert.match(e.tried.find((t) => t.what === 'modules')?.outcome ?? '', /kconfig\.h or include\/generated\/autoconf\.h/);
+      }),
+    );
   });
 
   test('dangling symlinks are reported as such', async () => {
@@ -97,10 +106,13 @@ describe('modules source', () => {
     const mod = path.join(root, 'lib/modules', REL);
     await fs.mkdir(mod, { recursive: true });
     await fs.symlink('/nonexistent/headers', path.join(mod, 'build'));
-    await assert.rejects(resolveHeaders({ ...base, root }), rejectsWith(ErrorCode.HEADERS_NOT_FOUND, (e) => {
-      assert.match(e.tried[1]?.outcome ?? '', /build is a dangling symlink/);
-      assert.match(e.tried[1]?.outcome ?? '', /source does not exist/);
-    }));
+    await assert.rejects(
+      resolveHeaders({ ...base, root }),
+      rejectsWith(ErrorCode.HEADERS_NOT_FOUND, (e) => {
+        assert.match(e.tried[1]?.outcome ?? '', /build is a dangling symlink/);
+        assert.match(e.tried[1]?.outcome ?? '', /source does not exist/);
+      }),
+    );
   });
 
   test('symlink loops are reported, not followed forever', async () => {
@@ -109,17 +121,23 @@ describe('modules source', () => {
     await fs.mkdir(mod, { recursive: true });
     await fs.symlink(`/lib/modules/${REL}/source`, path.join(mod, 'build'));
     await fs.symlink(`/lib/modules/${REL}/build`, path.join(mod, 'source'));
-    await assert.rejects(resolveHeaders({ ...base, root }), rejectsWith(ErrorCode.HEADERS_NOT_FOUND, (e) => {
-      assert.match(e.tried[1]?.outcome ?? '', /symlink loop/);
-    }));
+    await assert.rejects(
+      resolveHeaders({ ...base, root }),
+      rejectsWith(ErrorCode.HEADERS_NOT_FOUND, (e) => {
+        assert.match(e.tried[1]?.outcome ?? '', /symlink loop/);
+      }),
+    );
   });
 
   test('a tree without the target arch is rejected (cross target)', async () => {
     const root = await newRoot();
     await makeDebianRoot(root, REL);
-    await assert.rejects(resolveHeaders({ ...base, root, arch: 'aarch64' }), rejectsWith(ErrorCode.HEADERS_NOT_FOUND, (e) => {
-      assert.match(e.tried[1]?.outcome ?? '', /no headers for arch arm64/);
-    }));
+    await assert.rejects(
+      resolveHeaders({ ...base, root, arch: 'aarch64' }),
+      rejectsWith(ErrorCode.HEADERS_NOT_FOUND, (e) => {
+        assert.match(e.tried[1]?.outcome ?? '', /no headers for arch arm64/);
+      }),
+    );
   });
 });
 
@@ -137,9 +155,12 @@ describe('version check', () => {
   test('mismatching UTS_RELEASE is an error with strict', async () => {
     const root = await newRoot();
     const tree = await makeFakeTree(path.join(root, 'tree'), { release: 'other' });
-    await assert.rejects(resolveHeaders({ ...base, root, kernelSource: tree, strict: true }), rejectsWith(ErrorCode.HEADERS_VERSION_MISMATCH, (e) => {
-      assert.match(e.hint ?? '', /--kernel-release other/);
-    }));
+    await assert.rejects(
+      resolveHeaders({ ...base, root, kernelSource: tree, strict: true }),
+      rejectsWith(ErrorCode.HEADERS_VERSION_MISMATCH, (e) => {
+        assert.match(e.hint ?? '', /--kernel-release other/);
+      }),
+    );
   });
 
   test('a tree without utsrelease.h warns (and fails under strict)', async () => {
@@ -177,7 +198,10 @@ describe('override source and its precedence', () => {
     const root = await newRoot();
     const t = await trees(root);
     assert.equal((await resolveHeaders({ ...base, root, env: allEnv(t) })).sourceDir, t['bpf']);
-    assert.equal((await resolveHeaders({ ...base, root, env: cleanEnv({ BCC_KERNEL_SOURCE: t['bcc'] as string, BPFTRACE_KERNEL_SOURCE: t['bpftrace'] as string }) })).sourceDir, t['bcc']);
+    assert.equal(
+      (await resolveHeaders({ ...base, root, env: cleanEnv({ BCC_KERNEL_SOURCE: t['bcc'] as string, BPFTRACE_KERNEL_SOURCE: t['bpftrace'] as string }) })).sourceDir,
+      t['bcc'],
+    );
     assert.equal((await resolveHeaders({ ...base, root, env: cleanEnv({ BPFTRACE_KERNEL_SOURCE: t['bpftrace'] as string }) })).sourceDir, t['bpftrace']);
     const h = await resolveHeaders({ ...base, root });
     assert.equal(h.source, 'modules');
@@ -204,11 +228,14 @@ describe('override source and its precedence', () => {
   test('a broken explicit override stops resolution instead of silently using other headers', async () => {
     const root = await newRoot();
     await makeDebianRoot(root, REL);
-    await assert.rejects(resolveHeaders({ ...base, root, env: cleanEnv({ BCC_KERNEL_SOURCE: path.join(root, 'missing') }) }), rejectsWith(ErrorCode.HEADERS_NOT_FOUND, (e) => {
-      assert.equal(e.tried.length, 1);
-      assert.match(e.message, /BCC_KERNEL_SOURCE/);
-      assert.match(e.hint ?? '', /BCC_KERNEL_SOURCE/);
-    }));
+    await assert.rejects(
+      resolveHeaders({ ...base, root, env: cleanEnv({ BCC_KERNEL_SOURCE: path.join(root, 'missing') }) }),
+      rejectsWith(ErrorCode.HEADERS_NOT_FOUND, (e) => {
+        assert.equal(e.tried.length, 1);
+        assert.match(e.message, /BCC_KERNEL_SOURCE/);
+        assert.match(e.hint ?? '', /BCC_KERNEL_SOURCE/);
+      }),
+    );
   });
 });
 
@@ -216,19 +243,31 @@ describe('nothing found', () => {
   test('HEADERS_NOT_FOUND lists every source and names the distro package', async () => {
     const root = await newRoot();
     await writeOsRelease(root, 'debian');
-    await assert.rejects(resolveHeaders({ ...base, root }), rejectsWith(ErrorCode.HEADERS_NOT_FOUND, (e) => {
-      assert.deepEqual(e.tried.map((t) => t.what), ['override', 'modules', 'kheaders', 'cached', 'fetch', 'distro']);
-      assert.equal(e.tried[0]?.outcome, 'not set');
-      assert.match(e.hint ?? '', /apt-get install linux-headers-6\.1\.0-99-amd64/);
-    }));
+    await assert.rejects(
+      resolveHeaders({ ...base, root }),
+      rejectsWith(ErrorCode.HEADERS_NOT_FOUND, (e) => {
+        assert.deepEqual(
+          e.tried.map((t) => t.what),
+          ['override', 'modules', 'kheaders', 'cached', 'fetch', 'distro'],
+        );
+        assert.equal(e.tried[0]?.outcome, 'not set');
+        assert.match(e.hint ?? '', /apt-get install linux-headers-6\.1\.0-99-amd64/);
+      }),
+    );
   });
 
   test('the hint follows the distro (Fedora) and degrades without os-release', async () => {
     const root = await newRoot();
     await writeOsRelease(root, 'fedora', '40');
-    await assert.rejects(resolveHeaders({ ...base, root }), rejectsWith(ErrorCode.HEADERS_NOT_FOUND, (e) => assert.match(e.hint ?? '', /dnf install kernel-devel-/)));
+    await assert.rejects(
+      resolveHeaders({ ...base, root }),
+      rejectsWith(ErrorCode.HEADERS_NOT_FOUND, (e) => assert.match(e.hint ?? '', /dnf install kernel-devel-/)),
+    );
     const bare = await newRoot();
-    await assert.rejects(resolveHeaders({ ...base, root: bare }), rejectsWith(ErrorCode.HEADERS_NOT_FOUND, (e) => assert.match(e.hint ?? '', /kernel headers package/)));
+    await assert.rejects(
+      resolveHeaders({ ...base, root: bare }),
+      rejectsWith(ErrorCode.HEADERS_NOT_FOUND, (e) => assert.match(e.hint ?? '', /kernel headers package/)),
+    );
   });
 
   test('unknown source names and unknown arches are usage errors', async () => {

@@ -184,11 +184,9 @@ function* makeTreeFiles(dir: string): Generator<string> {
 }
 
 function gnuTar(dir: string, format: string, extra: readonly string[] = []): Buffer {
-  return execFileSync(
-    'tar',
-    [`--format=${format}`, ...extra, '--sort=name', '--owner=0', '--group=0', '--numeric-owner', '--mtime=@0', '-cf', '-', '-C', dir, '.'],
-    { maxBuffer: 1 << 28 },
-  );
+  return execFileSync('tar', [`--format=${format}`, ...extra, '--sort=name', '--owner=0', '--group=0', '--numeric-owner', '--mtime=@0', '-cf', '-', '-C', dir, '.'], {
+    maxBuffer: 1 << 28,
+  });
 }
 
 function checkParsed(parsed: readonly Parsed[], expected: ReadonlyMap<string, Expected>): void {
@@ -255,7 +253,9 @@ describe('tar parser: archives written by GNU tar', () => {
     checkParsed(parse(archive), expected);
 
     const g = entry({ name: 'pax_global_header', type: 'g' }, paxBody({ linkpath: 'global-target' }));
-    const parsed = parse(tar(g, entry({ name: 'l1', type: '2', linkname: 'own' }), entry({ name: 'x', type: 'x' }, paxBody({ linkpath: 'per-entry' })), entry({ name: 'l2', type: '2' })));
+    const parsed = parse(
+      tar(g, entry({ name: 'l1', type: '2', linkname: 'own' }), entry({ name: 'x', type: 'x' }, paxBody({ linkpath: 'per-entry' })), entry({ name: 'l2', type: '2' })),
+    );
     assert.deepEqual(
       parsed.map((p) => [p.entry.name, p.entry.linkname]),
       [
@@ -276,7 +276,10 @@ describe('tar parser: archives written by GNU tar', () => {
       assert.deepEqual(types, ['directory', 'gnu-sparse'], format);
     }
     const g = entry({ name: 'pax_global_header', type: 'g' }, paxBody({ 'GNU.sparse.major': '1' }));
-    assert.deepEqual(parse(tar(g, entry({ name: 'a.h' }, 'x'), entry({ name: 'b.h' }, 'y'))).map((p) => p.entry.type), ['gnu-sparse', 'gnu-sparse']);
+    assert.deepEqual(
+      parse(tar(g, entry({ name: 'a.h' }, 'x'), entry({ name: 'b.h' }, 'y'))).map((p) => p.entry.type),
+      ['gnu-sparse', 'gnu-sparse'],
+    );
   });
 
   it('v7 archives (no ustar magic) are refused, as tar-stream did', () => {
@@ -330,7 +333,9 @@ describe('tar parser: header fields', () => {
     assert.equal(parse(tar(entry({ name: 'olddir/' })))[0]?.entry.type, 'directory');
   });
   it('types the policy refuses are passed through, named', () => {
-    const types = parse(tar(entry({ name: 'h', type: '1', linkname: 'x' }), entry({ name: 'c', type: '3' }), entry({ name: 'v', type: 'V' }), entry({ name: 's', type: 'S' }))).map((p) => p.entry.type);
+    const types = parse(tar(entry({ name: 'h', type: '1', linkname: 'x' }), entry({ name: 'c', type: '3' }), entry({ name: 'v', type: 'V' }), entry({ name: 's', type: 'S' }))).map(
+      (p) => p.entry.type,
+    );
     assert.deepEqual(types, ['link', 'character-device', 'V', 'gnu-sparse']);
   });
   it('trailing zeros after the end marker (record padding) are fine', () => {
@@ -485,7 +490,10 @@ describe('extraction through the parser', () => {
         fs.mkdirSync(path.join(dir, 'gnu'));
         execFileSync('tar', ['-xJf', '-', '-C', path.join(dir, 'gnu')], { input: archive });
         assert.deepEqual(listing(path.join(dir, 'ours')), listing(path.join(dir, 'gnu')));
-        assert.equal(r.bytes, [...makeTreeFiles(path.join(dir, 'src'))].reduce((n, f) => n + fs.statSync(f).size, 0));
+        assert.equal(
+          r.bytes,
+          [...makeTreeFiles(path.join(dir, 'src'))].reduce((n, f) => n + fs.statSync(f).size, 0),
+        );
       });
     }
   }

@@ -30,9 +30,7 @@ async function fakeBin(tools: Record<string, string>): Promise<string> {
   const dir = path.join(tmp.dir, `bin${n++}`);
   await fs.mkdir(dir);
   for (const [name, version] of Object.entries(tools)) {
-    const body = name.includes('clang')
-      ? `#!/bin/sh\ncat >&2 <<'EOF'\n${VERBOSE(version)}EOF\n`
-      : `#!/bin/sh\necho "LLVM (http://llvm.org/):"\necho "  LLVM version ${version}"\n`;
+    const body = name.includes('clang') ? `#!/bin/sh\ncat >&2 <<'EOF'\n${VERBOSE(version)}EOF\n` : `#!/bin/sh\necho "LLVM (http://llvm.org/):"\necho "  LLVM version ${version}"\n`;
     await fs.writeFile(path.join(dir, name), body, { mode: 0o755 });
   }
   return dir;
@@ -85,7 +83,10 @@ test('mismatched majors with no match → TOOLCHAIN_MISMATCH naming both', async
 
 test('clang older than 10 is refused', async () => {
   const bin = await fakeBin({ clang: '9.0.1' });
-  await assert.rejects(findToolchain({ llvmDirs: false, backend: false, env: { PATH: bin } }), (e: unknown) => e instanceof BpfCompileError && e.code === ErrorCode.TOOLCHAIN_MISMATCH && /too old/.test(e.message));
+  await assert.rejects(
+    findToolchain({ llvmDirs: false, backend: false, env: { PATH: bin } }),
+    (e: unknown) => e instanceof BpfCompileError && e.code === ErrorCode.TOOLCHAIN_MISMATCH && /too old/.test(e.message),
+  );
 });
 
 test('no clang → TOOLCHAIN_MISSING saying what to install', async () => {
@@ -101,7 +102,10 @@ test('no clang → TOOLCHAIN_MISSING saying what to install', async () => {
 test('kernel mode without llc → TOOLCHAIN_MISSING; plain mode does not need it', async () => {
   const bin = await fakeBin({ clang: '14.0.6', opt: '14.0.6' });
   assert.equal((await findToolchain({ llvmDirs: false, backend: false, env: { PATH: bin } })).llc, undefined);
-  await assert.rejects(findToolchain({ llvmDirs: false, backend: true, env: { PATH: bin } }), (e: unknown) => e instanceof BpfCompileError && e.code === ErrorCode.TOOLCHAIN_MISSING && /llc/.test(e.message));
+  await assert.rejects(
+    findToolchain({ llvmDirs: false, backend: true, env: { PATH: bin } }),
+    (e: unknown) => e instanceof BpfCompileError && e.code === ErrorCode.TOOLCHAIN_MISSING && /llc/.test(e.message),
+  );
 });
 
 test('CLANG/OPT/LLC environment variables win', async () => {

@@ -52,7 +52,10 @@ export function register(program: Command, ctx: CliContext): void {
       .option('--strip', 'strip debug info with llvm-strip -g, keeping .BTF and .BTF.ext')
       .option('--json', 'print the build summary as JSON on stdout')
       .option('--no-cache', 'compile even when an unchanged object is cached')
-      .addHelpText('after', '\nThe shared --arch takes a comma-separated list here (--arch x86_64,aarch64,s390x).\nExample:\n  bpf-compile build src/*.bpf.c --out-dir build --arch x86,arm64 --depfile'),
+      .addHelpText(
+        'after',
+        '\nThe shared --arch takes a comma-separated list here (--arch x86_64,aarch64,s390x).\nExample:\n  bpf-compile build src/*.bpf.c --out-dir build --arch x86,arm64 --depfile',
+      ),
   );
   if (!cmd.options.some((o) => o.long === '--arch')) cmd.option('--arch <list>', 'target arches, comma-separated (default: this machine)');
   cmd.action(async (files: string[], flags: Omit<CompileFlags, 'arch'> & BuildOwnFlags) => {

@@ -13,7 +13,9 @@ export function register(program: Command, ctx: CliContext): void {
     if (json === true) return io.stdout(`${JSON.stringify(r, null, 2)}\n`);
     for (const e of r.removed) io.stdout(`removed ${e.namespace}/${e.key} (${formatBytes(e.bytes)})\n`);
     for (const e of r.skippedInUse) io.stdout(`kept ${e.namespace}/${e.key}: in use\n`);
-    io.stdout(`${r.removed.length} removed, ${formatBytes(r.freedBytes)} freed, ${r.kept} kept${r.leftoversRemoved.length > 0 ? `, ${r.leftoversRemoved.length} leftovers cleaned` : ''}\n`);
+    io.stdout(
+      `${r.removed.length} removed, ${formatBytes(r.freedBytes)} freed, ${r.kept} kept${r.leftoversRemoved.length > 0 ? `, ${r.leftoversRemoved.length} leftovers cleaned` : ''}\n`,
+    );
   };
   cache
     .command('path')

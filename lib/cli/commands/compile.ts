@@ -27,7 +27,9 @@ export function register(program: Command, ctx: CliContext): void {
     if (result.diagnostics !== '') ctx.io.stderr(result.diagnostics.endsWith('\n') ? result.diagnostics : `${result.diagnostics}\n`);
     ctx.warn(result.warnings);
     if (flags.json === true) {
-      ctx.io.stdout(`${JSON.stringify({ output: result.output, mode: result.mode, modeReason: result.modeReason, fromCache: result.fromCache, headers: result.headers ?? null, toolchain: result.toolchain, plan: result.plan }, null, 2)}\n`);
+      ctx.io.stdout(
+        `${JSON.stringify({ output: result.output, mode: result.mode, modeReason: result.modeReason, fromCache: result.fromCache, headers: result.headers ?? null, toolchain: result.toolchain, plan: result.plan }, null, 2)}\n`,
+      );
     }
   });
 }

@@ -41,7 +41,10 @@ export function register(program: Command, ctx: CliContext): void {
       .option('--opt <path>', 'opt to check (default: $OPT, else the one matching clang)')
       .option('--llc <path>', 'llc to check (default: $LLC, else the one matching clang)')
       .option('--libbpf-include <dir>', 'dir holding bpf/bpf_helpers.h (default: /usr/include or /usr/local/include)')
-      .addHelpText('after', '\nExit codes: 0 compiling can work, 4 toolchain or libbpf missing, 3 no kernel headers and no BTF.\nThe kheaders module is not loaded unless --load-module is given.'),
+      .addHelpText(
+        'after',
+        '\nExit codes: 0 compiling can work, 4 toolchain or libbpf missing, 3 no kernel headers and no BTF.\nThe kheaders module is not loaded unless --load-module is given.',
+      ),
   ).action(async (flags: DoctorFlags, cmd: Command) => {
     const explicit = cmd.getOptionValueSource('loadModule') === 'cli';
     const { buildDoctorReport, formatDoctorReport } = await import('../../doctor/index.js');

@@ -46,12 +46,13 @@ export function packModeOf(f: Pick<PackFlags, 'fromModules' | 'source' | 'build'
   if (f.runningBtf === true) modes.push('running-btf');
   const hint = 'use exactly one of --from-modules, --source DIR [--build DIR], --running, --btf FILE, --running-btf';
   if (modes.length !== 1) {
-    throw new BpfCompileError(ErrorCode.USAGE, modes.length === 0 ? 'pack needs something to pack' : `pack modes are exclusive: ${modes.map((m) => `--${m}`).join(', ')}`, { hint });
+    throw new BpfCompileError(ErrorCode.USAGE, modes.length === 0 ? 'pack needs something to pack' : `pack modes are exclusive: ${modes.map((m) => `--${m}`).join(', ')}`, {
+      hint,
+    });
   }
   if (modes[0] === 'source' && f.source === undefined) throw new BpfCompileError(ErrorCode.USAGE, '--build needs --source', { hint });
   return modes[0] as Mode;
 }
-
 
 /** Release a BTF file is for: `--kernel-release`, else its name (`<release>.btf[.tar.xz]`). */
 function btfReleaseOf(f: PackFlags, file: string): string {
@@ -73,10 +74,13 @@ export function register(program: Command, ctx: CliContext): void {
       .option('--source <dir>', 'pack this kernel source tree')
       .option('--build <dir>', 'with --source: the build tree holding include/generated (default: the source tree)')
       .option('--running', 'pack the headers found for the running kernel, whatever their source')
-      .option('--running-btf', 'pack the running kernel\'s BTF (/sys/kernel/btf/vmlinux); --btf FILE packs a BTF file')
+      .option('--running-btf', "pack the running kernel's BTF (/sys/kernel/btf/vmlinux); --btf FILE packs a BTF file")
       .addOption(new Option('--btf-format <format>', 'how BTF is stored: raw <release>.btf, or btfhub-style <release>.btf.tar.xz').choices(['raw', 'tar.xz']).default('tar.xz'))
       .option('--json', 'print {file, sha256, size, release, arch} as JSON')
-      .addHelpText('after', '\nExamples:\n  bpf-compile pack --from-modules -o mirror/\n  bpf-compile pack --source linux/ --build linux/out -o mirror/\n  bpf-compile pack --running-btf -o mirror/'),
+      .addHelpText(
+        'after',
+        '\nExamples:\n  bpf-compile pack --from-modules -o mirror/\n  bpf-compile pack --source linux/ --build linux/out -o mirror/\n  bpf-compile pack --running-btf -o mirror/',
+      ),
   ).action(async (flags: PackFlags) => {
     const mode = packModeOf(flags);
     const quiet = ctx.quiet();
@@ -89,7 +93,10 @@ export function register(program: Command, ctx: CliContext): void {
     try {
       await fs.mkdir(outDir, { recursive: true });
     } catch (err) {
-      throw new BpfCompileError(ErrorCode.OUTPUT_UNWRITABLE, `cannot create ${flags.outDir}: ${err instanceof Error ? err.message : String(err)}`, { cause: err, details: { path: outDir } });
+      throw new BpfCompileError(ErrorCode.OUTPUT_UNWRITABLE, `cannot create ${flags.outDir}: ${err instanceof Error ? err.message : String(err)}`, {
+        cause: err,
+        details: { path: outDir },
+      });
     }
     let summary: PackSummary;
     let kind: MirrorIndexEntry['kind'];
@@ -112,7 +119,9 @@ export function register(program: Command, ctx: CliContext): void {
           arch = (flags.arch === undefined ? hostArch() : lookupArch(flags.arch)).srcarch;
         } else {
           if (mode === 'running' && flags.kernelRelease !== undefined) {
-            throw new BpfCompileError(ErrorCode.USAGE, '--running packs the running kernel\'s headers; drop --kernel-release', { hint: 'for another release use --from-modules --kernel-release R' });
+            throw new BpfCompileError(ErrorCode.USAGE, "--running packs the running kernel's headers; drop --kernel-release", {
+              hint: 'for another release use --from-modules --kernel-release R',
+            });
           }
           const { resolveHeaders } = await import('../../resolve.js');
           const tree = await resolveHeaders({ ...resolveOptionsOf(flags, onProgress), kind: 'kernel-tree', ...(mode === 'from-modules' ? { sources: ['modules'] } : {}) });
@@ -129,7 +138,8 @@ export function register(program: Command, ctx: CliContext): void {
           throw new BpfCompileError(ErrorCode.HEADERS_NOT_FOUND, `no UTS_RELEASE in include/generated/utsrelease.h of ${buildDir}`, { hint: 'pass the build tree with --build' });
         }
         const r = await packKheaders({ sourceDir, buildDir, srcarch: arch, outFile: path.join(outDir, defaultKheadersName(release, arch)), onProgress });
-        if (!quiet && r.skipped.length > 0) io.stderr(`bpf-compile: warning: left out ${r.skipped.length} unreadable headers (dangling symlinks): ${r.skipped.slice(0, 5).join(', ')}\n`);
+        if (!quiet && r.skipped.length > 0)
+          io.stderr(`bpf-compile: warning: left out ${r.skipped.length} unreadable headers (dangling symlinks): ${r.skipped.slice(0, 5).join(', ')}\n`);
         summary = { file: r.file, sha256: r.sha256, size: r.size, release: r.release, arch };
         kind = 'kheaders';
       }

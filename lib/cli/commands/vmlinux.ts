@@ -27,7 +27,10 @@ export function register(program: Command, ctx: CliContext): void {
     try {
       await writeAtomically(out, (tmp) => fs.copyFile(h.header, tmp));
     } catch (err) {
-      throw new BpfCompileError(ErrorCode.OUTPUT_UNWRITABLE, `cannot write ${flags.output}: ${err instanceof Error ? err.message : String(err)}`, { cause: err, details: { path: out } });
+      throw new BpfCompileError(ErrorCode.OUTPUT_UNWRITABLE, `cannot write ${flags.output}: ${err instanceof Error ? err.message : String(err)}`, {
+        cause: err,
+        details: { path: out },
+      });
     }
   });
 }

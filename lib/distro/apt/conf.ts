@@ -25,7 +25,7 @@ type Token = { readonly t: 'word' | 'string'; readonly v: string } | { readonly 
 
 function stripComments(text: string): string {
   let out = '';
-  for (let i = 0; i < text.length; ) {
+  for (let i = 0; i < text.length;) {
     const c = text[i] as string;
     if (c === '"') {
       const end = text.indexOf('"', i + 1);
@@ -126,7 +126,10 @@ export function readAptOptions(root: string): AptOptions {
   const dir = '/etc/apt/apt.conf.d';
   let names: string[] = [];
   try {
-    names = fs.readdirSync(underRoot(root, dir)).filter((n) => /^[A-Za-z0-9_.-]+$/.test(n) && !/\.(disabled|bak|dpkg-[a-z]+)$|~$/.test(n)).sort();
+    names = fs
+      .readdirSync(underRoot(root, dir))
+      .filter((n) => /^[A-Za-z0-9_.-]+$/.test(n) && !/\.(disabled|bak|dpkg-[a-z]+)$|~$/.test(n))
+      .sort();
   } catch {
     // no apt.conf.d
   }

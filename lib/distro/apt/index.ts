@@ -88,7 +88,12 @@ function isFatal(err: unknown): boolean {
 }
 
 /** Every headers package the sources list for the target arch (and arch `all`), with per-source outcomes. */
-async function gatherPool(lookup: AptLookup, sources: { source: AptSource; keys: KeyringReader }[], searched: SourceOutcome[], integrity: BpfCompileError[]): Promise<RepoPackage[]> {
+async function gatherPool(
+  lookup: AptLookup,
+  sources: { source: AptSource; keys: KeyringReader }[],
+  searched: SourceOutcome[],
+  integrity: BpfCompileError[],
+): Promise<RepoPackage[]> {
   const pool: RepoPackage[] = [];
   await Promise.all(
     sources.map(async ({ source, keys }) => {
@@ -136,7 +141,10 @@ async function gatherPool(lookup: AptLookup, sources: { source: AptSource; keys:
           }
         }
       }
-      searched.push({ source: name, outcome: `${r.via === 'remembered' ? 'remembered Release' : `${r.via} verified`}, ${count} headers packages${notes.length > 0 ? `; ${notes.join('; ')}` : ''}` });
+      searched.push({
+        source: name,
+        outcome: `${r.via === 'remembered' ? 'remembered Release' : `${r.via} verified`}, ${count} headers packages${notes.length > 0 ? `; ${notes.join('; ')}` : ''}`,
+      });
     }),
   );
   return pool;

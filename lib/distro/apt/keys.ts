@@ -50,7 +50,10 @@ export class KeyringReader {
     if (fs.existsSync(underRoot(this.root, '/etc/apt/trusted.gpg'))) paths.push('/etc/apt/trusted.gpg');
     let names: string[] = [];
     try {
-      names = fs.readdirSync(underRoot(this.root, '/etc/apt/trusted.gpg.d')).filter((n) => /\.(gpg|asc)$/.test(n)).sort();
+      names = fs
+        .readdirSync(underRoot(this.root, '/etc/apt/trusted.gpg.d'))
+        .filter((n) => /\.(gpg|asc)$/.test(n))
+        .sort();
     } catch {
       // none
     }

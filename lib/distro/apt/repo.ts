@@ -170,8 +170,7 @@ async function parseIndexFile(file: string, compression: DataCompression): Promi
 
 /** Outcome of {@link loadHeadersIndex}. */
 export type IndexResult =
-  | { readonly ok: true; readonly packages: readonly DebPackage[]; readonly file: ReleaseFile; readonly downloaded: boolean }
-  | { readonly ok: false; readonly reason: string };
+  { readonly ok: true; readonly packages: readonly DebPackage[]; readonly file: ReleaseFile; readonly downloaded: boolean } | { readonly ok: false; readonly reason: string };
 
 /**
  * The kernel headers packages that `component`/`arch` of a verified Release lists, from the cache or downloaded and

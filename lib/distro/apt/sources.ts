@@ -86,7 +86,10 @@ function expand(
   problems: AptSourceProblem[],
 ): AptSource[] {
   if (!types.includes('deb')) return []; // deb-src only: no binary packages
-  const archs = options.get('architectures')?.split(/[\s,]+/).filter(Boolean);
+  const archs = options
+    .get('architectures')
+    ?.split(/[\s,]+/)
+    .filter(Boolean);
   const signed = options.get('signed-by');
   const checkValidUntil = parseBool(options.get('check-valid-until'));
   const out: AptSource[] = [];
