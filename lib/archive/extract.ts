@@ -23,7 +23,7 @@ import path from 'node:path';
 import { Transform, pipeline, type TransformCallback } from 'node:stream';
 import { BpfCompileError, ErrorCode, isBpfCompileError } from '../errors.js';
 import { createDecoder, type Decoder, type DecoderChoice, type DecoderKind } from './decoder.js';
-import { debDecoder } from './package-decoders.js';
+import { debDecoder, decoderFor } from './package-decoders.js';
 import { resolveLimits, type ExtractLimits } from './limits.js';
 import { classifyEntry, classifyPackageEntry, type EntryAction, type PackagePolicy } from './policy.js';
 import { readUtsRelease } from './release.js';
@@ -47,6 +47,8 @@ export interface ExtractOptions {
   readonly onProgress?: (progress: ExtractProgress) => void;
   /** Decoder back end. Default `auto` (the `xz` program when on PATH, else lzma-native). */
   readonly decoder?: DecoderChoice;
+  /** The archive's compression: `xz` (default; kheaders archives) or `none` (a plain `.tar`). */
+  readonly compression?: 'xz' | 'none';
   /** Path of the `xz` program, instead of looking it up on PATH. */
   readonly xzPath?: string;
   /** Abort the extraction (rejects with the signal's reason). */
@@ -263,7 +265,7 @@ export async function extractInto(source: ArchiveSource, dir: string, options: E
   const limits = resolveLimits(options.limits);
   emptyDir(dir);
   options.signal?.throwIfAborted();
-  const decoder = createDecoder(options.decoder ?? 'auto', limits.decoderMemlimit, options.xzPath);
+  const decoder = options.compression === 'none' ? decoderFor('none', limits.decoderMemlimit) : createDecoder(options.decoder ?? 'auto', limits.decoderMemlimit, options.xzPath);
   const writer = new SafeTreeWriter(dir, limits);
   const run = await extractStream(source, writer, decoder, (e) => classifyEntry(e, limits), limits, { entries: 0, tarBytes: 0 }, options);
   writer.verifySymlinks();
