@@ -1,4 +1,7 @@
 #!/usr/bin/env node
+/**
+ * The `bpf-compile` executable: runs the CLI (`lib/cli/main.ts`) and exits with its code.
+ */
 import { main } from '../lib/cli/main.js';
 
 // A reader that goes away (`bpf-compile init --list | head -1`) is not an error: stop quietly, like other CLI tools.

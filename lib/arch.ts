@@ -1,3 +1,7 @@
+/**
+ * The arch table: what bpf-compile knows about each target architecture (`uname -m` names, SRCARCH, `__TARGET_ARCH_*`,
+ * BPF byte order, host triple, Debian arch), as data; everything else asks it.
+ */
 import os from 'node:os';
 import { BpfCompileError, ErrorCode } from './errors.js';
 

@@ -1,3 +1,7 @@
+/**
+ * `resolveHeaders()`: try every header source in priority order (`sources/index.ts`), say what was tried, and describe
+ * what was found (include dirs, version check against the target).
+ */
 import { BpfCompileError, ErrorCode, type TriedStep } from './errors.js';
 import type { ArchInfo } from './arch.js';
 import { resolveTarget, type TargetOptions } from './target.js';

@@ -1,3 +1,6 @@
+/**
+ * The target kernel (release, arch row, root) and kernel version arithmetic (`LINUX_VERSION_CODE`).
+ */
 import os from 'node:os';
 import { hostArch, lookupArch, type ArchInfo } from './arch.js';
 

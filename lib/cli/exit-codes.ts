@@ -1,3 +1,6 @@
+/**
+ * The CLI's exit codes: one per kind of failure, a total map from every error code, and the doctor verdict's code.
+ */
 import { ErrorCode } from '../errors.js';
 
 /** Process exit codes of the `bpf-compile` CLI. Stable: scripts may test them. */

@@ -1,3 +1,6 @@
+/**
+ * Human-readable CLI output: resolved headers, `--env` lines for BCC/bpftrace, errors with what was tried and a hint.
+ */
 import { BpfCompileError } from '../errors.js';
 import type { ResolvedHeaders, ResolvedKernelTree } from '../resolve.js';
 

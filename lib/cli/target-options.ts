@@ -1,3 +1,7 @@
+/**
+ * The options every command that targets a kernel takes (`--kernel-release`, `--arch`, `--root`, `--mirror`, …) and
+ * their mapping to `resolveHeaders()` options.
+ */
 import { Option, type Command } from 'commander';
 import { knownArchNames } from '../arch.js';
 import type { LoadModulePolicy } from '../kmod/load.js';

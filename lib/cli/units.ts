@@ -1,3 +1,6 @@
+/**
+ * Parsing of durations and sizes on the command line (`30d`, `500M`) and formatting of byte counts.
+ */
 import { BpfCompileError, ErrorCode } from '../errors.js';
 
 const DURATION_UNITS: Readonly<Record<string, number>> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };

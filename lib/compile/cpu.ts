@@ -1,3 +1,6 @@
+/**
+ * The BPF ISA (`-mcpu`) a target kernel accepts: v3 from 5.1, v2 from 4.14, else v1.
+ */
 import { parseKernelVersion, type KernelVersion } from '../target.js';
 
 /** BPF ISA versions, with the oldest kernel whose verifier accepts each (newest first). */

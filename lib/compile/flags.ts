@@ -1,3 +1,7 @@
+/**
+ * Compile plans as pure argv: the clang/opt/llc argument lists of kernel, plain and CO-RE mode, and the flags shown by
+ * `cflags`. No I/O; every decision about flags lives here.
+ */
 import path from 'node:path';
 import type { ArchInfo } from '../arch.js';
 

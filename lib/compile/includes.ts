@@ -1,3 +1,6 @@
+/**
+ * Reading a program's `#include` lines (to decide `--mode auto`) and the include dirs named in clang flags.
+ */
 import fs from 'node:fs/promises';
 import path from 'node:path';
 

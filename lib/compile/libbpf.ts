@@ -1,3 +1,6 @@
+/**
+ * Where libbpf's headers (`bpf/bpf_helpers.h`) are: an explicit dir, the environment, or the system's include dirs.
+ */
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { BpfCompileError, ErrorCode } from '../errors.js';

@@ -1,3 +1,6 @@
+/**
+ * Running a compile plan: clang (| opt | llc) as child processes, diagnostics kept verbatim, output renamed into place.
+ */
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { ResultPromise } from 'execa';

@@ -1,3 +1,6 @@
+/**
+ * Finding clang, opt, llc and llvm-strip of one LLVM major, and the facts of clang (`-v`: resource dir, include dirs).
+ */
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { CacheRef } from '../cache/entry.js';

@@ -1,3 +1,7 @@
+/**
+ * The `distro` source's implementation: apt options and the kernel's identity from the target root, the apt lookup,
+ * and the tree of the unpacked package set (see `lib/sources/distro.ts`, docs/distro.md).
+ */
 import { BpfCompileError } from '../errors.js';
 import { offlineFromEnv } from '../fetch/mirrors.js';
 import { toCache } from '../cache/entry.js';

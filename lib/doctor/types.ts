@@ -1,3 +1,7 @@
+/**
+ * The shapes of the doctor report: one section per concern (toolchain, libbpf, sources, BTF, cache, network, distro,
+ * bpf()), the verdict and the next steps.
+ */
 import type { DistroReport } from './distro.js';
 /** The shape of a `bpf-compile doctor` report (also its `--json` output). */
 import type { NetworkReport } from './network.js';

@@ -1,3 +1,6 @@
+/**
+ * The distro command that installs kernel headers for a release, by `/etc/os-release` (for hints).
+ */
 import type { OsRelease } from '../system/os-release.js';
 
 /** How each distro family ships the headers of one kernel release. */

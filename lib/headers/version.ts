@@ -1,3 +1,6 @@
+/**
+ * What a header tree says about itself: `UTS_RELEASE` and `LINUX_VERSION_CODE` from its generated headers.
+ */
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { decodeVersionCode, formatVersion } from '../target.js';

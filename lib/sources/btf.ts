@@ -1,3 +1,6 @@
+/**
+ * The `btf` source: a `vmlinux.h` generated from BTF (an explicit file, the live sysfs BTF, or a mirror's) for CO-RE.
+ */
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';

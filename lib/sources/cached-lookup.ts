@@ -1,3 +1,6 @@
+/**
+ * The `cached` source's lookup: complete `distro` and `kheaders` entries of the cache for the target release and arch.
+ */
 import fs from 'node:fs';
 import path from 'node:path';
 import { toCache } from '../cache/entry.js';

@@ -1,3 +1,6 @@
+/**
+ * The `cached` source: headers fetched before, found again with no network (implementation in `cached-lookup.ts`).
+ */
 import type { HeaderSource, SourceContext, SourceResult } from './types.js';
 
 /**

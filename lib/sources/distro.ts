@@ -1,3 +1,6 @@
+/**
+ * The `distro` source: the distribution's headers packages from its own repositories (implementation in `lib/distro/`).
+ */
 import type { HeaderSource, SourceContext, SourceResult } from './types.js';
 
 /**

@@ -1,3 +1,6 @@
+/**
+ * The `fetch` source: a kheaders archive from HTTP mirrors, verified and cached (machinery in `lib/fetch/`).
+ */
 import { BpfCompileError } from '../errors.js';
 import { redactCredentials } from '../fetch/errors.js';
 import type { FetchHeadersOptions } from '../fetch/index.js';

@@ -1,3 +1,6 @@
+/**
+ * The header source registry: every source in priority order. A new source is one module and one line here.
+ */
 import type { HeaderSource } from './types.js';
 import { overrideSource } from './override.js';
 import { modulesSource } from './modules.js';

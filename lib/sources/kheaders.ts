@@ -1,3 +1,7 @@
+/**
+ * The `kheaders` source: the kernel's own headers archive (an explicit file, sysfs/procfs, the module file, or the
+ * module loaded on demand), extracted safely into the cache.
+ */
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { extractArchiveToCache } from '../archive/cache.js';

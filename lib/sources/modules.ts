@@ -1,3 +1,6 @@
+/**
+ * The `modules` source: the installed tree `/lib/modules/<release>/{build,source}`.
+ */
 import path from 'node:path';
 import { underRoot } from '../system/root.js';
 import type { HeaderSource, SourceContext, SourceResult } from './types.js';

@@ -1,3 +1,6 @@
+/**
+ * The `override` source: trees named explicitly (options, `BPF_KERNEL_*`, `BCC_KERNEL_SOURCE`, `BPFTRACE_KERNEL_*`).
+ */
 import path from 'node:path';
 import type { HeaderSource, SourceContext, SourceResult } from './types.js';
 import { realDir, validateTreePair } from './tree.js';

@@ -1,3 +1,7 @@
+/**
+ * Kernel header trees: the include order, the validity check of a source/build pair, and directory lookups (also
+ * under another root).
+ */
 import fs_ from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';

@@ -1,3 +1,6 @@
+/**
+ * The header source interface: what a source is given (`SourceContext`) and what it answers (`SourceResult`).
+ */
 import type { BpfCompileError } from '../errors.js';
 import type { LoadModulePolicy } from '../kmod/load.js';
 import type { Target } from '../target.js';

@@ -1,3 +1,6 @@
+/**
+ * `/etc/os-release` of the target root: `ID`, `ID_LIKE`, `VERSION_ID`.
+ */
 import fs from 'node:fs/promises';
 import { underRoot } from './root.js';
 

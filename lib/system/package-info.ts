@@ -1,3 +1,6 @@
+/**
+ * This package's own name, version and directory.
+ */
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';

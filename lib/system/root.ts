@@ -1,3 +1,7 @@
+/**
+ * Paths of the target system: every system path goes through `underRoot`; `resolveUnderRoot` follows links as the
+ * target would (absolute links taken from the root, never the host).
+ */
 import fs from 'node:fs';
 import path from 'node:path';
 
