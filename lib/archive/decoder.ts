@@ -1,10 +1,9 @@
 /**
  * xz decoders. Two interchangeable back ends, both decoding off the main thread:
  *
- * - `xz`: the system `xz` binary as a child process (what GNU `tar -J` does). Measured on the
- *   project machine, decoding the 4 MB / 30 MiB kheaders archive takes 0.25–0.31 s, against
- *   0.63–0.67 s for lzma-native (its bundled liblzma 5.2.3 decodes ~2.5× slower than xz 5.4's,
- *   whatever the chunk size or thread mode). Used by default when an `xz` executable is on PATH.
+ * - `xz`: the system `xz` binary as a child process (what GNU `tar -J` does): lzma-native's bundled liblzma 5.2.3
+ *   decodes about 2.5× slower than xz 5.4's, whatever the chunk size or thread mode (docs/benchmarks.md). Used by
+ *   default when an `xz` executable is on PATH.
  * - `lzma-native`: in-process, liblzma on a native thread. The fallback when `xz` is missing
  *   (minimal containers), so nothing outside node_modules is required.
  *
@@ -13,10 +12,9 @@
  * here would make decoder creation asynchronous and cost ~0.1 s of module loading on every cold extraction.
  *
  * `xz` runs with `--threads=0`: xz ≥ 5.4 then decodes an archive of several blocks with sizes in their headers (what
- * `pack` writes) on every core — measured, the Debian 6.1 headers packed in 4 blocks decode in 0.14–0.15 s instead of
- * 0.20–0.23 s on 2 cores; a single-block archive (the kernel's) decodes as before, and older xz ignores the option for
- * decoding. `--memlimit-decompress` stays the hard cap, threads included; decoding a `pack` archive on 2 threads the
- * child peaks at 43 MiB RSS instead of 10 MiB.
+ * `pack` writes) on every core; a single-block archive (the kernel's) decodes as before, and older xz ignores the
+ * option for decoding. `--memlimit-decompress` stays the hard cap, threads included (the threads' memory is in
+ * docs/benchmarks.md).
  *
  * Both accept only the `.xz` container (not `.lzma`/raw) and verify the stream's integrity
  * check; a failure surfaces as `ARCHIVE_CORRUPT` from {@link Decoder.finished}.

@@ -11,11 +11,9 @@
  * most meaningful error wins: a policy/size error first, then the decoder's verdict (corrupt
  * xz), then the tar parser's, then I/O errors.
  *
- * The tar parser is our own (`tar-parser.ts`), not tar-stream. Measured on the Debian 6.1
- * kheaders archive (6,694 entries, tmpfs, 2 cores): tar-stream's per-entry streams, callbacks and
- * buffer lists cost ~70 ms of main-thread time per extraction (profiled) against ~12 ms for the parser;
- * with it (and the writer's cheaper bookkeeping) cold extraction went from 317 to 272 ms median
- * (GNU `tar -xJf`: 256 ms, the `xz` decode alone ~245 ms) and the process CPU from 315 to 220 ms.
+ * The tar parser is our own (`tar-parser.ts`), not tar-stream: tar-stream's per-entry streams, callbacks and
+ * buffer lists cost several times the parser's main-thread time per extraction (the figures are in
+ * docs/benchmarks.md, and `npm run bench -- extract` measures them again).
  */
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';

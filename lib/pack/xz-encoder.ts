@@ -4,10 +4,9 @@
  * that is what lets a decoder (xz ≥ 5.4 with `--threads`, as bpf-compile's extraction runs it) decode the blocks on
  * several cores. The kernel's own kheaders archive is one block, so decoding it is single-threaded.
  *
- * With a fixed block size the bytes do not depend on the number of threads (measured with xz 5.4.1: `-T2`, `-T3`,
- * `-T4`, `-T8` give identical output), so the archive is reproducible on any machine. Measured on the Debian 6.1
- * headers (31.7 MB of tar): 4 blocks, 4.11 MB instead of 4.05 MB as one block (+1.6%); `xz -dc -T2` decodes it in
- * 0.14–0.15 s against 0.20–0.23 s single-threaded.
+ * With a fixed block size the bytes do not depend on the number of threads (xz 5.4.1: `-T2`, `-T3`, `-T4`, `-T8`
+ * give identical output; the tests check it), so the archive is reproducible on any machine. The size and decode-time
+ * cost and gain of the blocks are in docs/benchmarks.md.
  *
  * - `xz`: the system `xz` as a child process, `xz --compress --stdout --format=xz --check=crc64 -6 --block-size=8MiB
  *   --threads=N` (N = 2–4, never 1: one thread would select the single-threaded encoder, whose block headers carry no
