@@ -11,6 +11,9 @@
  *     <ns>/.trash-<key>-*        an entry being deleted
  *     <ns>/.leases/<key>/*.json  reader leases
  *
+ * Beside the namespaces the root holds records (`records.ts`: `.index/`, `mirror-index/`, `distro-index/`) and the
+ * private temp files of downloads; the whole layout, namespace by namespace, is in ARCHITECTURE.md ("The cache root").
+ *
  * `ensureEntry`: complete entry → return it (warm). Else lock the key (waiting for another
  * builder, or returning its result as soon as it is published), re-check, remove leftovers of
  * this key, build into a fresh temp sibling, write the manifest last, `rename` into place. A
