@@ -3,18 +3,7 @@ import { test } from 'node:test';
 import { isBpfCompileError, ErrorCode } from '../../lib/errors.js';
 import { dumpCHeader, parseBtf, parseBtfAuto, type Btf } from '../../lib/btf/index.js';
 import { BtfBuilder, wrapInElf } from '../helpers/btf-builder.js';
-
-/** mulberry32: small, fast, deterministic. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { prng } from '../helpers/prng.js';
 
 /** A seed blob rich in kinds and cross references. */
 function seedBlob(): BtfBuilder {

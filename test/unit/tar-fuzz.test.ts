@@ -14,24 +14,13 @@ import { after, test } from 'node:test';
 import { extractInto } from '../../lib/archive/extract.js';
 import { isBpfCompileError } from '../../lib/errors.js';
 import { buildKheadersFixture, kheadersFixtureSkipReason } from '../helpers/kheaders-fixture.js';
+import { prng } from '../helpers/prng.js';
 
 const CASES = Number(process.env['BPFC_FUZZ_CASES'] ?? 400);
 const ENTRIES = 250;
 const skip = kheadersFixtureSkipReason();
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'bpfc-tarfuzz-'));
 after(() => fs.rmSync(work, { recursive: true, force: true }));
-
-/** mulberry32: a small seeded PRNG. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** The first `n` entries of a tar (plus its end blocks) and the offsets of their headers. */
 function prefix(tar: Buffer, n: number): { tar: Buffer; headers: number[] } {
@@ -131,7 +120,7 @@ test(`${CASES} seeded mutations of a real kheaders archive: a typed error or a t
   assert.equal(base.headers.length, ENTRIES);
   const outcomes = new Map<string, number>();
   for (let seed = 1; seed <= CASES; seed++) {
-    const bytes = mutate(base, rng(seed));
+    const bytes = mutate(base, prng(seed));
     const parent = path.join(work, `case-${seed}`);
     const dest = path.join(parent, 'dest');
     fs.mkdirSync(dest, { recursive: true });
