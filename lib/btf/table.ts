@@ -88,11 +88,6 @@ export function recordKind(words: Uint32Array, st: number): number {
   return infoKind(words[st + 1]!);
 }
 
-/** The `size`/`type` word of the record at `st`. */
-export function recordSizeType(words: Uint32Array, st: number): number {
-  return words[st + 2]!;
-}
-
 /** Words per struct/union member. */
 export const MEMBER_WORDS = 3;
 
