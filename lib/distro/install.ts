@@ -22,7 +22,7 @@ import { BpfCompileError, ErrorCode } from '../errors.js';
 import { download } from '../fetch/download.js';
 import { cacheTempPath, type DownloadTuning } from '../fetch/text.js';
 import type { PackagePolicy } from '../archive/policy.js';
-import { OfflineMiss } from './apt/repo.js';
+import { OfflineMiss } from '../fetch/errors.js';
 
 /** Cache namespace of unpacked package sets. */
 export const DISTRO_NAMESPACE = 'distro';

@@ -58,6 +58,18 @@ export function fetchFailureReason(err: unknown): FetchFailureReason | undefined
   return typeof r === 'string' && r in HINTS ? r : undefined;
 }
 
+/** True when a download failed because the file is not there (HTTP 404 or 410). */
+export function isNotFound(err: unknown): boolean {
+  const status = fetchHttpStatus(err);
+  return status === 404 || status === 410;
+}
+
+/**
+ * Thrown from a cache entry's build when offline (`--offline`, `BPF_COMPILE_OFFLINE`) and the entry is missing: it may
+ * not be fetched. Callers turn it into a "never downloaded" reason; it never reaches the user.
+ */
+export class OfflineMiss extends Error {}
+
 /** The HTTP status of a failed download (`http-status`), or undefined. */
 export function fetchHttpStatus(err: unknown): number | undefined {
   return fetchFailureReason(err) === 'http-status' ? errorDetails(err, ErrorCode.INPUT_UNREADABLE)?.status : undefined;

@@ -22,7 +22,7 @@ import { BpfCompileError, ErrorCode } from '../errors.js';
 import type { Target } from '../target.js';
 import { readOsRelease } from '../system/os-release.js';
 import { download } from './download.js';
-import { FATAL_FETCH_REASONS, fetchFailureReason, redactCredentials } from './errors.js';
+import { FATAL_FETCH_REASONS, fetchFailureReason, OfflineMiss, redactCredentials } from './errors.js';
 import { mirrorList, offlineFromEnv } from './mirrors.js';
 import { resolveArtifact, type DownloadTuning } from './resolve.js';
 import { checkUrl } from './redirect.js';
@@ -92,9 +92,6 @@ export type FetchHeadersResult =
       /** The non-fatal typed errors met, in order. */
       readonly errors: readonly BpfCompileError[];
     };
-
-/** Thrown from a `downloads` build when offline: the entry is missing and may not be fetched. */
-class OfflineMiss extends Error {}
 
 /** True when an error must stop the whole fetch (integrity, hostile content, unsafe cache) rather than try the next mirror. */
 export function isFatalFetchError(err: unknown): boolean {

@@ -11,7 +11,7 @@ import type { Cache } from '../cache/safety.js';
 import { parseMirrorIndex, type MirrorIndexEntry } from '../mirror/index-format.js';
 import type { OsRelease } from '../system/os-release.js';
 import { fetchBytes, type DownloadTuning } from './text.js';
-import { fetchError, fetchHttpStatus } from './errors.js';
+import { fetchError, isNotFound } from './errors.js';
 import { artifactMemoName, readArtifactMemo, readCachedIndex, writeArtifactMemo, writeCachedIndex, type ResolvedArtifact } from './memo.js';
 import { btfhubUrl, expandTemplate, fallbackUrl, fileUrl, indexUrl, isTemplate, normalizeBase, parseSha256Sidecar, selectIndexEntry, sidecarUrl, templateKind } from './mirrors.js';
 import { checkUrl, isLoopbackUrl } from './redirect.js';
@@ -49,18 +49,13 @@ async function fetchText(url: string, input: ResolveArtifactInput, maxBytes: num
   return (await fetchBytes(url, { cache: input.cache, env: input.env, tuning: input.tuning, signal: input.signal, maxBytes })).toString('utf8');
 }
 
-function is404(err: unknown): boolean {
-  const status = fetchHttpStatus(err);
-  return status === 404 || status === 410;
-}
-
 /** The sha256 from a sidecar, or a typed error. */
 async function sidecarSha(url: string, input: ResolveArtifactInput): Promise<string> {
   let text: string;
   try {
     text = await fetchText(sidecarUrl(url), input, 4096);
   } catch (err) {
-    if (is404(err)) {
+    if (isNotFound(err)) {
       throw fetchError('http-status', `no checksum for ${url} (${sidecarUrl(url)}: not found): refusing to download without one`, {
         url: sidecarUrl(url),
         status: 404,
@@ -98,7 +93,7 @@ async function resolveOnline(input: ResolveArtifactInput): Promise<ResolvedArtif
   try {
     text = await fetchText(indexUrl(base), input, 8 * 1024 * 1024);
   } catch (err) {
-    if (!is404(err)) throw err;
+    if (!isNotFound(err)) throw err;
   }
   if (text !== undefined) {
     const index = parseMirrorIndex(text);

@@ -1,6 +1,7 @@
 /**
  * The `distro` source: the distribution's headers packages from its own repositories (implementation in `lib/distro/`).
  */
+import { APT_RELEASE_SHAPES, aptFamilyOf } from '../distro/releases.js';
 import type { HeaderSource, SourceContext, SourceResult } from './types.js';
 
 /**
@@ -16,6 +17,15 @@ export const distroSource: HeaderSource = {
   description: "the distribution's headers packages from its own repositories (apt: sources.list + keyrings), signature-verified, unpacked into the cache",
   kind: 'kernel-tree',
   async find(ctx: SourceContext): Promise<SourceResult> {
+    // a custom kernel is in no distro repository: answered here, before any apt file is read or the lookup is loaded
+    if (aptFamilyOf(ctx.target.release) === undefined && (ctx.aptRepositories ?? []).length === 0) {
+      const ex = APT_RELEASE_SHAPES.flatMap((s) => s.examples.slice(0, 1)).join(', ');
+      return {
+        found: false,
+        reason: `${ctx.target.release} is not a Debian/Ubuntu kernel release (those look like ${ex}): not searched for in the apt repositories`,
+        hint: 'for a kernel built here, use its own tree (BPF_KERNEL_SOURCE) or `bpf-compile pack`; a repository that does carry it can be named with --apt-repo',
+      };
+    }
     return (await import('../distro/source.js')).findDistroHeaders(ctx);
   },
 };

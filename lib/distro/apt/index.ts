@@ -3,15 +3,15 @@
  * sources (`sources.ts`) → verified Release per source (`repo.ts`) → headers stanzas of the target arch's indexes →
  * the package set for the release (`select.ts`) → downloaded, verified and unpacked once (`../install.ts`).
  */
-import { fetchFailureReason, FATAL_FETCH_REASONS, redactCredentials } from '../../fetch/errors.js';
+import { fetchFailureReason, FATAL_FETCH_REASONS, OfflineMiss, redactCredentials } from '../../fetch/errors.js';
 import { BpfCompileError } from '../../errors.js';
 import type { CacheEntry } from '../../cache/entry.js';
 import { KeyringReader } from './keys.js';
-import { loadHeadersIndex, loadRelease, OfflineMiss, type RepoContext, type VerifiedRelease } from './repo.js';
+import { loadHeadersIndex, loadRelease, type RepoContext, type VerifiedRelease } from './repo.js';
 import { selectPackages, type PackageSelection, type RepoPackage } from './select.js';
 import { parseOneLineSources, readAptSources, type AptSource } from './sources.js';
 import { installPackages, type InstallOptions } from '../install.js';
-import { APT_RELEASE_SHAPES, aptFamilyOf } from '../releases.js';
+import { aptFamilyOf } from '../releases.js';
 
 /** What {@link findAptHeaders} needs. */
 export interface AptLookup {
@@ -158,15 +158,6 @@ export async function findAptHeaders(lookup: AptLookup): Promise<AptHeadersResul
   const shaped = aptFamilyOf(lookup.release) !== undefined;
   const { sources, skipped, files } = aptSourcesFor({ ...lookup, useSystemSources: lookup.useSystemSources && shaped });
   const searched: SourceOutcome[] = [...skipped];
-  if (!shaped && sources.length === 0) {
-    const ex = APT_RELEASE_SHAPES.flatMap((s) => s.examples.slice(0, 1)).join(', ');
-    return {
-      found: false,
-      reason: `${lookup.release} is not a Debian/Ubuntu kernel release (those look like ${ex}): not searched for in the apt repositories`,
-      hint: 'for a kernel built here, use its own tree (BPF_KERNEL_SOURCE) or `bpf-compile pack`; a repository that does carry it can be named with --apt-repo',
-      searched,
-    };
-  }
   if (sources.length === 0) {
     return {
       found: false,

@@ -20,7 +20,7 @@ import { ensureEntry } from '../../cache/entry.js';
 import { cacheAccessError, type Cache } from '../../cache/safety.js';
 import { field, readRecord, writeRecord } from '../../cache/records.js';
 import { download } from '../../fetch/download.js';
-import { fetchError, fetchHttpStatus } from '../../fetch/errors.js';
+import { fetchError, isNotFound, OfflineMiss } from '../../fetch/errors.js';
 import { cacheTempPath, fetchBytes, type DownloadTuning } from '../../fetch/text.js';
 import { decoderFor } from '../../archive/package-decoders.js';
 import type { DataCompression } from '../../archive/ar.js';
@@ -64,9 +64,6 @@ export interface VerifiedRelease {
   readonly distsUrl: string;
 }
 
-/** Thrown inside a cache build when offline and the entry is missing. */
-export class OfflineMiss extends Error {}
-
 /** The base URL of a source's Release and indexes. */
 export function distsUrlOf(source: AptSource): string {
   return source.flat ? `${source.uri}/${source.suite.replace(/^\/+/, '')}` : `${source.uri}/dists/${source.suite}/`;
@@ -89,11 +86,6 @@ function recall(cache: Cache, source: AptSource): { text: string; signers: strin
     const signers = (v as { signers?: unknown }).signers;
     return { text, signers: Array.isArray(signers) ? signers.map(String) : [] };
   });
-}
-
-function is404(err: unknown): boolean {
-  const status = fetchHttpStatus(err);
-  return status === 404 || status === 410;
 }
 
 function checkValidity(release: ReleaseInfo, source: AptSource, what: string, rc: RepoContext): void {
@@ -129,7 +121,7 @@ export async function loadRelease(source: AptSource, keys: KeyringReader, rc: Re
     const bytes = await fetchBytes(`${distsUrl}InRelease`, small);
     verified = await verifyClearsigned(bytes.toString('utf8'), allowed.keys, `${distsUrl}InRelease`);
   } catch (err) {
-    if (!is404(err)) throw err;
+    if (!isNotFound(err)) throw err;
     via = 'Release.gpg';
     const [data, sig] = await Promise.all([fetchBytes(`${distsUrl}Release`, small), fetchBytes(`${distsUrl}Release.gpg`, small)]);
     verified = await verifyDetached(data, sig, allowed.keys, `${distsUrl}Release`);
@@ -199,7 +191,7 @@ export async function loadHeadersIndex(r: VerifiedRelease, component: string, ar
           try {
             await get(r.release.acquireByHash ? byHash : url);
           } catch (err) {
-            if (!r.release.acquireByHash || !is404(err)) throw cacheAccessError(rc.cache.root, dest, err, 'write') ?? err;
+            if (!r.release.acquireByHash || !isNotFound(err)) throw cacheAccessError(rc.cache.root, dest, err, 'write') ?? err;
             await get(url);
           }
           const packages = await parseIndexFile(dest, compressionOf(file));
