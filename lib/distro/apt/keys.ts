@@ -77,8 +77,10 @@ export class KeyringReader {
       from.push(k);
     }
     if (sb.fingerprints.length > 0) {
-      const pool = sets.length > 0 ? mergeKeys(sets) : (await this.system()).keys;
-      if (sets.length === 0) from.push(...(await this.system()).from);
+      // fingerprints alone select among the system keyrings
+      const system = sets.length > 0 ? undefined : await this.system();
+      const pool = system === undefined ? mergeKeys(sets) : system.keys;
+      if (system !== undefined) from.push(...system.from);
       return { keys: restrictKeys(pool, sb.fingerprints), from: [...from, `fingerprints ${sb.fingerprints.join(', ')}`] };
     }
     return { keys: mergeKeys(sets), from };
