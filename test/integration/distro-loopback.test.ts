@@ -283,6 +283,18 @@ describe('distro source: loopback apt repositories', { skip }, () => {
     assert.equal(h.source, 'distro');
   });
 
+  test('Signed-By fingerprints select among trusted.gpg.d: the right one works, another one is a signature error', async () => {
+    await smallSuite('fingerprint');
+    const root = rootFor('fingerprint', { sourcesLine: `deb [signed-by=${key.fingerprint}] ${server.url}/fingerprint fingerprint main\n` });
+    fs.mkdirSync(path.join(root, 'etc/apt/trusted.gpg.d'), { recursive: true });
+    fs.copyFileSync(key.keyring, path.join(root, 'etc/apt/trusted.gpg.d/repo.gpg'));
+    fs.copyFileSync(other.keyring, path.join(root, 'etc/apt/trusted.gpg.d/other.gpg'));
+    const h = await resolveHeaders(small(root, path.join(work, 'c-fpr')));
+    assert.equal(h.source, 'distro');
+    fs.writeFileSync(path.join(root, 'etc/apt/sources.list'), `deb [signed-by=${other.fingerprint}] ${server.url}/fingerprint fingerprint main\n`);
+    await failsClean(small(root, path.join(work, 'c-fpr2')), (e) => assert.equal(e.details['reason'], 'signature'));
+  });
+
   test('faults: tampered .deb → checksum', async () => {
     const [, flavourDeb] = await smallSuite('tampered-deb');
     const pooled = path.join(repoDir, 'tampered-deb/pool/main', path.basename(flavourDeb as string));
