@@ -11,14 +11,6 @@ import { readKernelIdentity } from '../system/kernel-identity.js';
 import type { SourceContext, SourceResult } from '../sources/types.js';
 import { modulesTreeUnder } from '../sources/tree.js';
 
-/**
- * The tree of an unpacked package set (a cache entry laid out like the root file system it would be installed on):
- * found in it exactly as the `modules` source finds an installed tree.
- */
-export function treeOfPackageSet(dir: string, release: string, ctx: SourceContext): ReturnType<typeof modulesTreeUnder> {
-  return modulesTreeUnder(dir, release, ctx.target.arch);
-}
-
 /** The apt options that matter for downloads, merged into the environment the downloads read proxies from. */
 function envWithAptProxies(env: SourceContext['env'], proxies: { httpProxy: string | undefined; httpsProxy: string | undefined }): SourceContext['env'] {
   const set = (k: string): boolean => (env[k] ?? env[k.toUpperCase()] ?? '') !== '';
@@ -60,7 +52,7 @@ export async function findDistroHeaders(ctx: SourceContext): Promise<SourceResul
       const searched = r.searched.map((s) => `${s.source}: ${s.outcome}`).join('; ');
       return { found: false, reason: `${r.reason}${searched === '' ? '' : ` (searched ${searched})`}`, hint: r.hint };
     }
-    const tree = await treeOfPackageSet(r.entry.dir, ctx.target.release, ctx);
+    const tree = await modulesTreeUnder(r.entry.dir, ctx.target.release, ctx.target.arch);
     if (!tree.ok) return { found: false, reason: `unpacked ${r.entry.path}, but ${tree.reason}` };
     const pkgs = r.selection.packages.map((p) => `${p.package} ${p.version}`).join(' + ');
     const first = r.selection.packages[0];

@@ -7,7 +7,7 @@ import { toCache } from '../cache/entry.js';
 import { readCompleteManifest, type Manifest } from '../cache/manifest.js';
 import { readKernelIdentity } from '../system/kernel-identity.js';
 import type { SourceContext, SourceResult } from './types.js';
-import { validateTreePair } from './tree.js';
+import { modulesTreeUnder, validateTreePair } from './tree.js';
 
 /** Namespaces whose entries are header trees fetched earlier: unpacked distro packages, extracted archives. */
 const TREE_NAMESPACES = ['distro', 'kheaders'] as const;
@@ -58,8 +58,8 @@ export async function findCachedHeaders(ctx: SourceContext): Promise<SourceResul
         skipped.push(`${c.dir}: packages ${String(version)}, the running kernel is ${identity.packageVersion}`);
         continue;
       }
-      const { treeOfPackageSet } = await import('../distro/source.js');
-      tree = await treeOfPackageSet(c.dir, release, ctx);
+      // an unpacked set is laid out like a root file system: found in it as the modules source finds an installed tree
+      tree = await modulesTreeUnder(c.dir, release, arch);
     } else {
       tree = await validateTreePair(c.dir, c.dir, arch);
       if (tree.ok && !fs.existsSync(path.join(c.dir, 'arch', arch.srcarch, 'include', 'generated'))) continue;
