@@ -161,8 +161,7 @@ async function parseIndexFile(file: string, compression: DataCompression): Promi
 }
 
 /** Outcome of {@link loadHeadersIndex}. */
-export type IndexResult =
-  { readonly ok: true; readonly packages: readonly DebPackage[]; readonly file: ReleaseFile; readonly downloaded: boolean } | { readonly ok: false; readonly reason: string };
+export type IndexResult = { readonly ok: true; readonly packages: readonly DebPackage[] } | { readonly ok: false; readonly reason: string };
 
 /**
  * The kernel headers packages that `component`/`arch` of a verified Release lists, from the cache or downloaded and
@@ -174,7 +173,6 @@ export async function loadHeadersIndex(r: VerifiedRelease, component: string, ar
   const file = packagesIndexOf(r.release, component, arch);
   const where = `${r.distsUrl}${component === '' ? '' : `${component}/binary-${arch}/`}Packages`;
   if (file === undefined) return { ok: false, reason: `the Release of ${r.distsUrl} lists no ${where.slice(r.distsUrl.length)}{.xz,.gz}` };
-  let downloaded = false;
   try {
     const entry = await ensureEntry(rc.cache, {
       namespace: APT_INDEX_NAMESPACE,
@@ -197,7 +195,6 @@ export async function loadHeadersIndex(r: VerifiedRelease, component: string, ar
           const packages = await parseIndexFile(dest, compressionOf(file));
           const json = JSON.stringify(packages);
           fs.writeFileSync(path.join(dataDir, HEADERS_FILE), json, { mode: 0o644 });
-          downloaded = true;
           return { source: url, sha256: file.sha256, files: 1, bytes: Buffer.byteLength(json), extra: { packages: packages.length, format: INDEX_FORMAT, indexBytes: file.size } };
         } finally {
           fs.rmSync(dest, { force: true });
@@ -205,7 +202,7 @@ export async function loadHeadersIndex(r: VerifiedRelease, component: string, ar
       },
     });
     const packages = JSON.parse(fs.readFileSync(path.join(entry.dir, HEADERS_FILE), 'utf8')) as DebPackage[];
-    return { ok: true, packages, file, downloaded };
+    return { ok: true, packages };
   } catch (err) {
     if (err instanceof OfflineMiss) return { ok: false, reason: `offline and ${where} (sha256 ${file.sha256.slice(0, 12)}…) was never downloaded` };
     throw err;

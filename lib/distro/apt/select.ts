@@ -20,8 +20,6 @@ export interface PackageSelection {
   readonly packages: readonly RepoPackage[];
   /** How the root's version was chosen. */
   readonly why: string;
-  /** Versions of the root package the repositories hold (newest first). */
-  readonly available: readonly string[];
 }
 
 function satisfies(version: string, dep: Dependency): boolean {
@@ -103,5 +101,5 @@ export function selectPackages(pool: readonly RepoPackage[], release: string, de
       }
     }
   }
-  return { packages: chosen, why, available };
+  return { packages: chosen, why };
 }
