@@ -143,7 +143,7 @@ async function gatherPool(
       }
       searched.push({
         source: name,
-        outcome: `${r.via === 'remembered' ? 'remembered Release' : `${r.via} verified`}, ${count} headers packages${notes.length > 0 ? `; ${notes.join('; ')}` : ''}`,
+        outcome: `${r.via === 'remembered' ? 'remembered Release' : `${r.via} verified`} (signed by ${r.signers.join(' ') || '?'}), ${count} headers packages${notes.length > 0 ? `; ${notes.join('; ')}` : ''}`,
       });
     }),
   );
