@@ -26,6 +26,8 @@ export interface ArchInfo {
   readonly srcarchDefault: boolean;
   /** Debian/Ubuntu architecture name (`dpkg --print-architecture`): selects `binary-<debArch>` in apt repositories. */
   readonly debArch: string;
+  /** RPM architecture (`%{_arch}`, what `$basearch` expands to and what kernel-devel packages are built for). */
+  readonly rpmArch: string;
 }
 
 /**
@@ -34,9 +36,39 @@ export interface ArchInfo {
  * else asks this table; nothing branches on arch names elsewhere.
  */
 export const ARCHES: readonly ArchInfo[] = [
-  { machine: 'x86_64', aliases: ['amd64'], srcarch: 'x86', targetArch: 'x86', bpfTarget: 'bpfel', triple: 'x86_64-linux-gnu', srcarchDefault: true, debArch: 'amd64' },
-  { machine: 'i686', aliases: ['i386', 'i486', 'i586'], srcarch: 'x86', targetArch: 'x86', bpfTarget: 'bpfel', triple: 'i686-linux-gnu', srcarchDefault: false, debArch: 'i386' },
-  { machine: 'aarch64', aliases: ['arm64'], srcarch: 'arm64', targetArch: 'arm64', bpfTarget: 'bpfel', triple: 'aarch64-linux-gnu', srcarchDefault: true, debArch: 'arm64' },
+  {
+    machine: 'x86_64',
+    aliases: ['amd64'],
+    srcarch: 'x86',
+    targetArch: 'x86',
+    bpfTarget: 'bpfel',
+    triple: 'x86_64-linux-gnu',
+    srcarchDefault: true,
+    debArch: 'amd64',
+    rpmArch: 'x86_64',
+  },
+  {
+    machine: 'i686',
+    aliases: ['i386', 'i486', 'i586'],
+    srcarch: 'x86',
+    targetArch: 'x86',
+    bpfTarget: 'bpfel',
+    triple: 'i686-linux-gnu',
+    srcarchDefault: false,
+    debArch: 'i386',
+    rpmArch: 'i686',
+  },
+  {
+    machine: 'aarch64',
+    aliases: ['arm64'],
+    srcarch: 'arm64',
+    targetArch: 'arm64',
+    bpfTarget: 'bpfel',
+    triple: 'aarch64-linux-gnu',
+    srcarchDefault: true,
+    debArch: 'arm64',
+    rpmArch: 'aarch64',
+  },
   {
     machine: 'armv7l',
     aliases: ['arm', 'armv5tel', 'armv5tejl', 'armv6l', 'armv7', 'armv8l', 'armhf', 'armel'],
@@ -46,8 +78,9 @@ export const ARCHES: readonly ArchInfo[] = [
     triple: 'armv7a-linux-gnueabihf',
     srcarchDefault: true,
     debArch: 'armhf',
+    rpmArch: 'armv7hl',
   },
-  { machine: 's390x', aliases: [], srcarch: 's390', targetArch: 's390', bpfTarget: 'bpfeb', triple: 's390x-linux-gnu', srcarchDefault: true, debArch: 's390x' },
+  { machine: 's390x', aliases: [], srcarch: 's390', targetArch: 's390', bpfTarget: 'bpfeb', triple: 's390x-linux-gnu', srcarchDefault: true, debArch: 's390x', rpmArch: 's390x' },
   {
     machine: 'ppc64le',
     aliases: ['powerpc64le'],
@@ -57,6 +90,7 @@ export const ARCHES: readonly ArchInfo[] = [
     triple: 'powerpc64le-linux-gnu',
     srcarchDefault: true,
     debArch: 'ppc64el',
+    rpmArch: 'ppc64le',
   },
   {
     machine: 'ppc64',
@@ -67,12 +101,53 @@ export const ARCHES: readonly ArchInfo[] = [
     triple: 'powerpc64-linux-gnu',
     srcarchDefault: false,
     debArch: 'ppc64',
+    rpmArch: 'ppc64',
   },
-  { machine: 'riscv64', aliases: [], srcarch: 'riscv', targetArch: 'riscv', bpfTarget: 'bpfel', triple: 'riscv64-linux-gnu', srcarchDefault: true, debArch: 'riscv64' },
-  { machine: 'mips', aliases: [], srcarch: 'mips', targetArch: 'mips', bpfTarget: 'bpfeb', triple: 'mips-linux-gnu', srcarchDefault: true, debArch: 'mips' },
-  { machine: 'mipsel', aliases: [], srcarch: 'mips', targetArch: 'mips', bpfTarget: 'bpfel', triple: 'mipsel-linux-gnu', srcarchDefault: false, debArch: 'mipsel' },
-  { machine: 'mips64', aliases: [], srcarch: 'mips', targetArch: 'mips', bpfTarget: 'bpfeb', triple: 'mips64-linux-gnuabi64', srcarchDefault: false, debArch: 'mips64' },
-  { machine: 'mips64el', aliases: [], srcarch: 'mips', targetArch: 'mips', bpfTarget: 'bpfel', triple: 'mips64el-linux-gnuabi64', srcarchDefault: false, debArch: 'mips64el' },
+  {
+    machine: 'riscv64',
+    aliases: [],
+    srcarch: 'riscv',
+    targetArch: 'riscv',
+    bpfTarget: 'bpfel',
+    triple: 'riscv64-linux-gnu',
+    srcarchDefault: true,
+    debArch: 'riscv64',
+    rpmArch: 'riscv64',
+  },
+  { machine: 'mips', aliases: [], srcarch: 'mips', targetArch: 'mips', bpfTarget: 'bpfeb', triple: 'mips-linux-gnu', srcarchDefault: true, debArch: 'mips', rpmArch: 'mips' },
+  {
+    machine: 'mipsel',
+    aliases: [],
+    srcarch: 'mips',
+    targetArch: 'mips',
+    bpfTarget: 'bpfel',
+    triple: 'mipsel-linux-gnu',
+    srcarchDefault: false,
+    debArch: 'mipsel',
+    rpmArch: 'mipsel',
+  },
+  {
+    machine: 'mips64',
+    aliases: [],
+    srcarch: 'mips',
+    targetArch: 'mips',
+    bpfTarget: 'bpfeb',
+    triple: 'mips64-linux-gnuabi64',
+    srcarchDefault: false,
+    debArch: 'mips64',
+    rpmArch: 'mips64',
+  },
+  {
+    machine: 'mips64el',
+    aliases: [],
+    srcarch: 'mips',
+    targetArch: 'mips',
+    bpfTarget: 'bpfel',
+    triple: 'mips64el-linux-gnuabi64',
+    srcarchDefault: false,
+    debArch: 'mips64el',
+    rpmArch: 'mips64el',
+  },
   {
     machine: 'loongarch64',
     aliases: [],
@@ -82,8 +157,19 @@ export const ARCHES: readonly ArchInfo[] = [
     triple: 'loongarch64-linux-gnu',
     srcarchDefault: true,
     debArch: 'loong64',
+    rpmArch: 'loongarch64',
   },
-  { machine: 'sparc64', aliases: [], srcarch: 'sparc', targetArch: 'sparc', bpfTarget: 'bpfeb', triple: 'sparc64-linux-gnu', srcarchDefault: true, debArch: 'sparc64' },
+  {
+    machine: 'sparc64',
+    aliases: [],
+    srcarch: 'sparc',
+    targetArch: 'sparc',
+    bpfTarget: 'bpfeb',
+    triple: 'sparc64-linux-gnu',
+    srcarchDefault: true,
+    debArch: 'sparc64',
+    rpmArch: 'sparc64',
+  },
 ];
 
 /** Node's `os.arch()` names, mapped to a `uname -m` name of the table. */

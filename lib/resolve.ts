@@ -53,6 +53,13 @@ export interface ResolveOptions extends TargetOptions {
    * to the target's own `etc/apt` configuration.
    */
   aptRepositories?: readonly string[];
+  /**
+   * Extra rpm-md repositories for the `distro` source: a base URL, or `key=value` pairs separated by commas as in a
+   * `.repo` section (`baseurl=…,gpgkey=file:///path/key.asc,repo_gpgcheck=1`; also `mirrorlist=`, `metalink=`,
+   * `gpgcheck=`, `sslcacert=`, `sslclientcert=`, `sslclientkey=`). Files are read from this machine. Added to the
+   * target's own `etc/yum.repos.d` / `etc/zypp/repos.d`.
+   */
+  rpmRepositories?: readonly string[];
   /** Only accept headers of this kind: a kernel tree (kernel mode) or a generated `vmlinux.h` (CO-RE). Default: either. */
   kind?: HeaderKind;
 }
@@ -155,6 +162,7 @@ export async function resolveHeaders(options: ResolveOptions = {}): Promise<Reso
     pinnedSha256: checkedSha256(options.pinnedSha256, 'headers archive (--sha256, pinnedSha256)'),
     pinnedBtfSha256: checkedSha256(options.pinnedBtfSha256, 'BTF file (--btf-sha256, pinnedBtfSha256)'),
     aptRepositories: options.aptRepositories,
+    rpmRepositories: options.rpmRepositories,
   };
   const tried: TriedStep[] = [];
   const hints: string[] = [];

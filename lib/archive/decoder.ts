@@ -34,8 +34,8 @@ function lzmaLib(): typeof lzmaModule {
   return lzmaLoaded;
 }
 
-/** The decoder that ran: an xz back end, or (packages) `zstd`, `gzip`, `none`, and `deb+<inner>` for a `.deb`. */
-export type DecoderKind = 'xz' | 'lzma-native' | 'zstd' | 'gzip' | 'none' | `deb+${'xz' | 'lzma-native' | 'zstd' | 'gzip' | 'none'}`;
+/** The decoder that ran: an xz back end, or (packages) `zstd`, `gzip`, `none`, and `deb+<inner>` / `rpm+<inner>` for a package. */
+export type DecoderKind = 'xz' | 'lzma-native' | 'zstd' | 'gzip' | 'none' | `${'deb' | 'rpm'}+${'xz' | 'lzma-native' | 'zstd' | 'gzip' | 'none'}`;
 
 /** Which decoder to use. `auto` = `xz` when found on PATH, else `lzma-native`. */
 export type DecoderChoice = 'auto' | 'xz' | 'lzma-native';

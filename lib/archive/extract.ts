@@ -21,12 +21,14 @@ import path from 'node:path';
 import { Transform, pipeline, type TransformCallback } from 'node:stream';
 import { BpfCompileError, ErrorCode, isBpfCompileError } from '../errors.js';
 import { createDecoder, type Decoder, type DecoderChoice, type DecoderKind } from './decoder.js';
-import { debDecoder, decoderFor } from './package-decoders.js';
+import { CpioParser } from './cpio-parser.js';
+import { debDecoder, decoderFor, rpmDecoder } from './package-decoders.js';
+import type { RpmContainerInfo } from './rpm.js';
 import { resolveLimits, type ExtractLimits } from './limits.js';
 import { classifyEntry, classifyPackageEntry, type EntryAction, type PackagePolicy } from './policy.js';
 import { readUtsRelease } from './release.js';
 import { openSource, type ArchiveSource } from './source.js';
-import { corruptArchive, TarParser, type EntrySink, type TarEntry } from './tar-parser.js';
+import { corruptArchive, TarParser, type EntrySink, type TarEntry, type TarEntryHandler } from './tar-parser.js';
 import { SafeTreeWriter, type TreeStats } from './tree-writer.js';
 
 /** Progress of an extraction, in compressed bytes. */
@@ -113,13 +115,27 @@ interface TreeCounters {
 }
 
 /** What one stream contributed. */
-interface StreamRun {
+export interface StreamRun {
   readonly sha256: string;
   readonly compressedBytes: number;
   readonly tarBytes: number;
   readonly entries: number;
   readonly decoder: DecoderKind;
+  /** An RPM's headers and payload digest, as read while streaming (`format: 'rpm'`). */
+  readonly rpm?: RpmContainerInfo;
 }
+
+/** A parser of decoded entry streams (tar, or an RPM's cpio). */
+interface EntryParser {
+  push(chunk: Buffer): void;
+  end(): void;
+  destroy(): void;
+}
+
+/** Which parser reads the decoded bytes. */
+type ParserFactory = (onEntry: TarEntryHandler) => EntryParser;
+const tarParser: ParserFactory = (onEntry) => new TarParser(onEntry);
+const cpioParser: ParserFactory = (onEntry) => new CpioParser(onEntry);
 
 /** An entry's fate, as a policy decides it (`skip`: read past, written nowhere). */
 type Classify = (entry: TarEntry) => EntryAction | { readonly kind: 'skip' };
@@ -144,6 +160,7 @@ async function extractStream(
   limits: ExtractLimits,
   counters: TreeCounters,
   options: Pick<ExtractOptions, 'onProgress' | 'signal'>,
+  makeParser: ParserFactory = tarParser,
 ): Promise<StreamRun> {
   let opened: ReturnType<typeof openSource>;
   try {
@@ -161,7 +178,7 @@ async function extractStream(
   let tornDown = false;
   let stopTar = (): void => {};
 
-  const parser = new TarParser((entry) => {
+  const parser = makeParser((entry) => {
     entries++;
     if (++counters.entries > limits.maxEntries) throw tooLarge(`${limits.maxEntries} entries`, 'maxEntries');
     const action = classify(entry);
@@ -249,7 +266,7 @@ async function extractStream(
     const sorted = [...errors].sort((a, b) => errorRank(a) - errorRank(b));
     throw sorted[0];
   }
-  if (entries === 0) throw corruptArchive('the archive is empty (no tar entries)');
+  if (entries === 0) throw corruptArchive('the archive is empty (no entries)');
   return { sha256: hash.digest('hex'), compressedBytes: bytesRead, tarBytes, entries, decoder: decoder.kind };
 }
 
@@ -276,8 +293,8 @@ export async function extractInto(source: ArchiveSource, dir: string, options: E
 export interface PackageInput {
   /** The package file (a path, bytes, or a stream of it). */
   readonly source: ArchiveSource;
-  /** Its format: a Debian binary package. */
-  readonly format: 'deb';
+  /** Its format: a Debian binary package, or an RPM (cpio payload). */
+  readonly format: 'deb' | 'rpm';
   /** Progress of this package's bytes. */
   readonly onProgress?: (progress: ExtractProgress) => void;
 }
@@ -315,8 +332,12 @@ export async function extractPackagesInto(
   const settled = await Promise.allSettled(
     packages.map(async (p) => {
       try {
-        const decoder = debDecoder(limits.decoderMemlimit, options.decoder ?? 'auto');
-        return await extractStream(p.source, writer, decoder, classify, limits, counters, { signal, ...(p.onProgress === undefined ? {} : { onProgress: p.onProgress }) });
+        const o = { signal, ...(p.onProgress === undefined ? {} : { onProgress: p.onProgress }) };
+        if (p.format === 'deb') return await extractStream(p.source, writer, debDecoder(limits.decoderMemlimit, options.decoder ?? 'auto'), classify, limits, counters, o);
+        const rpm = rpmDecoder(limits.decoderMemlimit, options.decoder ?? 'auto');
+        const run = await extractStream(p.source, writer, rpm.decoder, classify, limits, counters, o, cpioParser);
+        if (rpm.container.info === undefined) throw corruptArchive('the RPM ended before its payload');
+        return { ...run, rpm: rpm.container.info };
       } catch (err) {
         stop.abort(err);
         throw err;

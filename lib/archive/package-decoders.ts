@@ -1,13 +1,14 @@
 /**
  * Decoders for package payloads, beside the xz ones of `decoder.ts`: zstd (the system `zstd` program as a child, as
  * GNU tar runs it; Ubuntu's debs use it since 21.10, Fedora's rpms too), gzip (node's zlib, on the thread pool), none;
- * and {@link debDecoder}, which opens the `ar` container of a `.deb` and decodes its `data.tar*` member with the
- * decoder its name asks for.
+ * and the package containers: {@link debDecoder} (the `ar` of a `.deb`, decoding its `data.tar*` member as its name
+ * asks) and {@link rpmDecoder} (an RPM's payload, decoded as `PAYLOADCOMPRESSOR` says).
  */
 import { PassThrough, type Transform } from 'node:stream';
 import zlib from 'node:zlib';
 import { BpfCompileError, ErrorCode } from '../errors.js';
 import { DebDataStream, type DataCompression } from './ar.js';
+import { payloadCompressionOf, RpmPayloadStream } from './rpm.js';
 import { childDecoder, createDecoder, findProgram, streamDecoder, type CoderStream, type Decoder, type DecoderChoice } from './decoder.js';
 
 function corruptAs(format: string): (message: string, cause?: unknown) => BpfCompileError {
@@ -62,46 +63,54 @@ export function decoderFor(compression: DataCompression, memlimit: number, xzCho
 }
 
 /**
- * A `.deb` as a decoder: write the package bytes to `input`, read the `data.tar` from `output`. The inner decoder
- * starts when the data member's header is read; `finished` settles when both the container and the inner decoder
- * have (a missing or truncated member, or a corrupt payload, rejects `ARCHIVE_CORRUPT`).
+ * A package container as a decoder: write the package bytes to `input`, read the payload's decoded bytes from
+ * `output`. `container` passes on only the payload bytes and announces their compression with `event` before the
+ * first of them; the inner decoder starts then. `finished` settles when both the container and the inner decoder have
+ * (a missing or truncated payload, or a corrupt one, rejects `ARCHIVE_CORRUPT`).
  */
-export function debDecoder(memlimit: number, xzChoice: DecoderChoice = 'auto'): Decoder {
-  const ar = new DebDataStream();
+function containerDecoder(
+  container: Transform,
+  event: string,
+  format: 'deb' | 'rpm',
+  compressionOf: (...args: unknown[]) => DataCompression,
+  memlimit: number,
+  xzChoice: DecoderChoice,
+): Decoder {
   const output = new PassThrough();
+  const label = format === 'deb' ? '.deb' : 'RPM';
   let inner: Decoder | undefined;
-  let kind: Decoder['kind'] = 'deb+none';
+  let kind: Decoder['kind'] = `${format}+none`;
   let destroyed = false;
   const innerReady = new Promise<Decoder | undefined>((resolve, reject) => {
-    ar.once('member', (_name: string, compression: DataCompression) => {
+    container.once(event, (...args: unknown[]) => {
       try {
-        inner = decoderFor(compression, memlimit, xzChoice);
+        inner = decoderFor(compressionOf(...args), memlimit, xzChoice);
       } catch (err) {
         reject(err);
-        ar.destroy(err as Error);
+        container.destroy(err as Error);
         return;
       }
-      kind = `deb+${inner.kind}` as Decoder['kind'];
+      kind = `${format}+${inner.kind}` as Decoder['kind'];
       inner.finished.catch(() => {}); // awaited by `finished`; never an unhandled rejection when torn down first
-      ar.pipe(inner.input);
+      container.pipe(inner.input);
       inner.output.pipe(output);
       resolve(inner);
     });
-    ar.once('end', () => resolve(inner));
-    ar.once('close', () => resolve(inner));
-    ar.once('error', reject);
+    container.once('end', () => resolve(inner));
+    container.once('close', () => resolve(inner));
+    container.once('error', reject);
   });
-  const arDone = new Promise<void>((resolve, reject) => {
-    ar.on('finish', resolve);
-    ar.on('error', (err: Error) => reject(destroyed ? corruptAs('.deb')('decoding was stopped') : err));
-    ar.on('close', () => reject(corruptAs('.deb')('decoding was stopped'))); // no-op after finish
+  const containerDone = new Promise<void>((resolve, reject) => {
+    container.on('finish', resolve);
+    container.on('error', (err: Error) => reject(destroyed ? corruptAs(label)('decoding was stopped') : err));
+    container.on('close', () => reject(corruptAs(label)('decoding was stopped'))); // no-op after finish
   });
   innerReady.catch(() => {});
-  arDone.catch(() => {}); // both awaited by `finished`
+  containerDone.catch(() => {}); // both awaited by `finished`
   const finished = (async () => {
     const d = await innerReady;
-    await arDone;
-    if (d === undefined) throw corruptAs('.deb')('no data.tar member');
+    await containerDone;
+    if (d === undefined) throw corruptAs(label)(format === 'deb' ? 'no data.tar member' : 'no payload');
     await d.finished;
   })();
   finished.catch(() => output.destroy());
@@ -109,14 +118,40 @@ export function debDecoder(memlimit: number, xzChoice: DecoderChoice = 'auto'): 
     get kind() {
       return kind;
     },
-    input: ar,
+    input: container,
     output,
     finished,
     destroy(): void {
       destroyed = true;
       inner?.destroy();
-      ar.destroy();
+      container.destroy();
       output.destroy();
     },
   };
+}
+
+/** A `.deb` as a decoder: its `data.tar*` member, decoded as its name says (see {@link containerDecoder}). */
+export function debDecoder(memlimit: number, xzChoice: DecoderChoice = 'auto'): Decoder {
+  return containerDecoder(new DebDataStream(), 'member', 'deb', (_name, compression) => compression as DataCompression, memlimit, xzChoice);
+}
+
+/** An RPM decoder, with the container it reads (its {@link RpmPayloadStream.info} is set once the package ended cleanly). */
+export interface RpmDecoder {
+  readonly decoder: Decoder;
+  readonly container: RpmPayloadStream;
+}
+
+/** An RPM as a decoder: its payload, decoded per `PAYLOADCOMPRESSOR` (see {@link containerDecoder}). */
+export function rpmDecoder(memlimit: number, xzChoice: DecoderChoice = 'auto'): RpmDecoder {
+  const container = new RpmPayloadStream();
+  const compression = (compressor: unknown): DataCompression => {
+    const c = payloadCompressionOf(String(compressor));
+    if (c === undefined) {
+      throw new BpfCompileError(ErrorCode.ARCHIVE_CORRUPT, `the RPM payload is compressed with ${String(compressor)}, which is not read here (zstd, xz, gzip are)`, {
+        hint: 'kernel packages of every supported distribution use zstd, xz or gzip; unpack this one with rpm2cpio',
+      });
+    }
+    return c;
+  };
+  return { decoder: containerDecoder(container, 'payload', 'rpm', compression, memlimit, xzChoice), container };
 }

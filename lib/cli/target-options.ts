@@ -26,6 +26,7 @@ export interface TargetFlags {
   kernelSource?: string;
   kernelBuild?: string;
   aptRepo?: string[];
+  rpmRepo?: string[];
   sources?: string;
 }
 
@@ -50,7 +51,13 @@ export function addTargetOptions(cmd: Command): Command {
     .option('--sha256 <hex>', 'pin the sha256 of the headers archive downloaded from a mirror (needed for a plain-http mirror on another host)')
     .option('--btf-sha256 <hex>', 'pin the sha256 of the BTF file downloaded from a mirror')
     .option('--sources <names>', `only try these header sources, in the standard order, comma-separated (default: all): ${sourceNames().join(', ')}`)
-    .option('--apt-repo <line>', 'also search this apt repository for headers packages: "[signed-by=KEYRING] URI SUITE COMPONENT…" (sources.list form); repeatable', collect, []);
+    .option('--apt-repo <line>', 'also search this apt repository for headers packages: "[signed-by=KEYRING] URI SUITE COMPONENT…" (sources.list form); repeatable', collect, [])
+    .option(
+      '--rpm-repo <repo>',
+      'also search this rpm-md repository for kernel-devel packages: a base URL, or "baseurl=URL,gpgkey=file:///KEY[,repo_gpgcheck=1,mirrorlist=…,sslclientcert=…]"; repeatable',
+      collect,
+      [],
+    );
 }
 
 /** commander reducer for repeatable options. */
@@ -78,6 +85,7 @@ export function resolveOptionsOf(f: TargetFlags, onProgress?: ResolveOptions['on
     kernelSource: f.kernelSource,
     kernelBuild: f.kernelBuild,
     ...(f.aptRepo === undefined || f.aptRepo.length === 0 ? {} : { aptRepositories: f.aptRepo }),
+    ...(f.rpmRepo === undefined || f.rpmRepo.length === 0 ? {} : { rpmRepositories: f.rpmRepo }),
     ...(f.sources === undefined
       ? {}
       : {

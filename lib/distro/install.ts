@@ -21,6 +21,8 @@ import type { JsonValue } from '../cache/manifest.js';
 import { BpfCompileError, ErrorCode } from '../errors.js';
 import { download } from '../fetch/download.js';
 import { cacheTempPath, type DownloadTuning } from '../fetch/text.js';
+import type { DownloadOptions } from '../fetch/download.js';
+import type { StreamRun } from '../archive/extract.js';
 import type { PackagePolicy } from '../archive/policy.js';
 import { OfflineMiss } from '../fetch/errors.js';
 
@@ -37,7 +39,13 @@ export function headersPackagePolicy(srcarch: string): PackagePolicy {
       ['lib', 'modules'],
       ['usr', 'lib', 'modules'],
     ],
-    onlyArch: { under: [['usr', 'src']], srcarch },
+    onlyArch: {
+      under: [
+        ['usr', 'src'],
+        ['usr', 'src', 'kernels'],
+      ],
+      srcarch,
+    },
   };
 }
 
@@ -51,6 +59,15 @@ export interface PackageToInstall {
   readonly size: number;
   /** Where it is listed (for the manifest). */
   readonly repository: string;
+  /** Its format (default `deb`). */
+  readonly format?: 'deb' | 'rpm';
+  /** TLS settings of its origin. */
+  readonly tls?: DownloadOptions['tls'];
+  /**
+   * A check of the package beyond its sha256, run on the downloaded file and what its unpacking recorded, before
+   * anything is published (an RPM's own signature); what it returns is kept in the manifest. Throws to refuse.
+   */
+  readonly verify?: (run: StreamRun, file: string) => Promise<JsonValue>;
 }
 
 /** Options of {@link installPackages}. */
@@ -61,7 +78,7 @@ export interface InstallOptions {
   readonly signal: AbortSignal | undefined;
   readonly offline: boolean;
   /** Recorded in the manifest: the release and arch the set serves, the kernel identity it matched. */
-  readonly meta: { readonly release: string; readonly srcarch: string; readonly distroArch: string; readonly family: 'deb'; readonly [k: string]: JsonValue };
+  readonly meta: { readonly release: string; readonly srcarch: string; readonly distroArch: string; readonly family: 'deb' | 'rpm'; readonly [k: string]: JsonValue };
   /** Bytes downloaded so far of the whole set. */
   readonly onProgress?: (done: number, total: number) => void;
 }
@@ -103,7 +120,7 @@ export async function installPackages(packages: readonly PackageToInstall[], o: 
       try {
         const tees = packages.map(() => new PassThrough({ highWaterMark: 1024 * 1024 }));
         const streamed = extractPackagesInto(
-          tees.map((t) => ({ source: t, format: 'deb' as const })),
+          tees.map((t, i) => ({ source: t, format: packages[i]?.format ?? 'deb' })),
           dataDir,
           policy,
           { signal },
@@ -118,8 +135,9 @@ export async function installPackages(packages: readonly PackageToInstall[], o: 
               dest: files[i] as string,
               expectedSha256: p.sha256,
               maxBytes: Math.max(p.size, 1) + 1024,
-              allowInsecureHttp: true, // the sha256 comes from a signed index
+              allowInsecureHttp: true, // the sha256 comes from a signed index (or the package's own signature is checked)
               env: o.env,
+              ...(p.tls === undefined ? {} : { tls: p.tls }),
               signal,
               tee: tees[i] as PassThrough,
               onProgress: (pr) => {
@@ -142,7 +160,7 @@ export async function installPackages(packages: readonly PackageToInstall[], o: 
         if (result === undefined || result.packages.some((r, i) => r.sha256 !== packages[i]?.sha256)) {
           clearDir(dataDir);
           result = await extractPackagesInto(
-            files.map((f) => ({ source: f, format: 'deb' as const })),
+            files.map((f, i) => ({ source: f, format: packages[i]?.format ?? 'deb' })),
             dataDir,
             policy,
             { signal },
@@ -152,6 +170,8 @@ export async function installPackages(packages: readonly PackageToInstall[], o: 
             throw new BpfCompileError(ErrorCode.ARCHIVE_CORRUPT, `${packages[bad]?.url ?? 'a package'} changed after it was verified`, { hint: 'retry' });
           }
         }
+        const final = result;
+        const verdicts = await Promise.all(packages.map(async (p, i) => (p.verify === undefined ? null : p.verify(final.packages[i] as StreamRun, files[i] as string))));
         return {
           source: packages.map((p) => p.url).join(' '),
           release: o.meta.release,
@@ -160,7 +180,15 @@ export async function installPackages(packages: readonly PackageToInstall[], o: 
           extra: {
             ...o.meta,
             format: DISTRO_FORMAT,
-            packages: packages.map((p) => ({ name: p.name, version: p.version, architecture: p.architecture, sha256: p.sha256, size: p.size, repository: p.repository })),
+            packages: packages.map((p, i) => ({
+              name: p.name,
+              version: p.version,
+              architecture: p.architecture,
+              sha256: p.sha256,
+              size: p.size,
+              repository: p.repository,
+              ...(verdicts[i] === null ? {} : { verified: verdicts[i] as JsonValue }),
+            })),
             droppedSymlinks: [...result.droppedSymlinks],
             symlinks: result.symlinks,
             dirs: result.dirs,

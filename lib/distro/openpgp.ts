@@ -31,9 +31,14 @@ export async function readPublicKeys(bytes: Uint8Array, label: string): Promise<
   const text = Buffer.from(bytes.subarray(0, Math.min(bytes.byteLength, 65536))).toString('latin1');
   let keys: Key[];
   try {
-    keys = text.includes('-----BEGIN PGP PUBLIC KEY BLOCK-----')
-      ? await pgp.readKeys({ armoredKeys: Buffer.from(bytes).toString('utf8') })
-      : await pgp.readKeys({ binaryKeys: bytes });
+    if (text.includes('-----BEGIN PGP PUBLIC KEY BLOCK-----')) {
+      // a key file may hold several armored blocks one after another (rpm-gpg key files do): read each
+      const blocks =
+        Buffer.from(bytes)
+          .toString('utf8')
+          .match(/-----BEGIN PGP PUBLIC KEY BLOCK-----[\s\S]*?-----END PGP PUBLIC KEY BLOCK-----/g) ?? [];
+      keys = (await Promise.all(blocks.map((armoredKeys) => pgp.readKeys({ armoredKeys })))).flat();
+    } else keys = await pgp.readKeys({ binaryKeys: bytes });
   } catch (err) {
     throw fetchError('signature', `cannot read OpenPGP keys from ${label}: ${(err as Error).message}`, {
       hint: 'the keyring is not an OpenPGP public keyring (.gpg binary or .asc armored; apt does not read keybox .kbx files either)',
@@ -121,8 +126,14 @@ export async function verifyClearsigned(armored: string, keys: PublicKeys, what:
   return { text: result.data, signers };
 }
 
-/** Verify a detached signature (`Release` + `Release.gpg`). @throws BpfCompileError reason `signature`. */
+/** Verify a detached signature (`Release` + `Release.gpg`, `repomd.xml` + `.asc`). @throws BpfCompileError reason `signature`. */
 export async function verifyDetached(data: Uint8Array, signature: Uint8Array, keys: PublicKeys, what: string): Promise<VerifiedText> {
+  const signers = await verifyDetachedSigners(data, signature, keys, what);
+  return { text: Buffer.from(data).toString('utf8'), signers };
+}
+
+/** Verify a detached signature (armored or binary) over bytes; returns the key ids that signed. @throws BpfCompileError reason `signature`. */
+export async function verifyDetachedSigners(data: Uint8Array, signature: Uint8Array, keys: PublicKeys, what: string): Promise<readonly string[]> {
   const pgp = await openpgp();
   let result;
   try {
@@ -135,6 +146,5 @@ export async function verifyDetached(data: Uint8Array, signature: Uint8Array, ke
   } catch (err) {
     throw fetchError('signature', `${what}: cannot check its detached signature: ${(err as Error).message}`, { cause: err, details: { file: what } });
   }
-  const signers = await judge(result.signatures, keys, what);
-  return { text: Buffer.from(data).toString('utf8'), signers };
+  return judge(result.signatures, keys, what);
 }

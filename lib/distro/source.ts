@@ -1,6 +1,7 @@
 /**
- * The `distro` source's implementation: apt options and the kernel's identity from the target root, the apt lookup,
- * and the tree of the unpacked package set (see `lib/sources/distro.ts`, docs/distro.md).
+ * The `distro` source's implementation, one backend per repository format: apt (options and the kernel's identity from
+ * the target root, `apt/`) and rpm-md (dnf/yum and zypper, `rpm/`, loaded only for RPM-shaped releases or
+ * `--rpm-repo`), and the tree of the unpacked package set (see `lib/sources/distro.ts`, docs/distro.md).
  */
 import { BpfCompileError } from '../errors.js';
 import { offlineFromEnv } from '../fetch/mirrors.js';
@@ -9,7 +10,9 @@ import { readAptOptions } from './apt/conf.js';
 import { findAptHeaders } from './apt/index.js';
 import { readKernelIdentity } from '../system/kernel-identity.js';
 import type { SourceContext, SourceResult } from '../sources/types.js';
-import { modulesTreeUnder } from '../sources/tree.js';
+import { modulesTreeUnder, realDirUnderRoot, validateTreePair } from '../sources/tree.js';
+import { readOsRelease } from '../system/os-release.js';
+import { aptFamilyOf, rpmFamilyOf } from './releases.js';
 
 /** The apt options that matter for downloads, merged into the environment the downloads read proxies from. */
 function envWithAptProxies(env: SourceContext['env'], proxies: { httpProxy: string | undefined; httpsProxy: string | undefined }): SourceContext['env'] {
@@ -21,51 +24,120 @@ function envWithAptProxies(env: SourceContext['env'], proxies: { httpProxy: stri
   };
 }
 
-/** The `distro` source's lookup (see `sources/distro.ts`). Loaded on first use. */
-export async function findDistroHeaders(ctx: SourceContext): Promise<SourceResult> {
+/** The apt backend: Debian/Ubuntu repositories (`apt/`). */
+async function fromApt(ctx: SourceContext, offline: boolean): Promise<SourceResult> {
   const apt = readAptOptions(ctx.target.root);
   const identity = readKernelIdentity(ctx.target.root, ctx.target.release);
+  const r = await findAptHeaders({
+    root: ctx.target.root,
+    release: ctx.target.release,
+    debArch: ctx.target.arch.debArch,
+    srcarch: ctx.target.arch.srcarch,
+    identity: identity?.packageVersion,
+    extraRepositories: ctx.aptRepositories ?? [],
+    useSystemSources: true,
+    repo: {
+      cache: toCache({ cacheDir: ctx.cacheDir, env: ctx.env }),
+      env: envWithAptProxies(ctx.env, apt),
+      tuning: {},
+      signal: undefined,
+      offline,
+      checkValidUntil: apt.checkValidUntil,
+      now: new Date(),
+    },
+    ...(ctx.onProgress === undefined
+      ? {}
+      : { onProgress: (done: number, total: number) => ctx.onProgress?.({ source: 'distro', what: `downloading linux-headers-${ctx.target.release}`, done, total }) }),
+  });
+  if (!r.found) {
+    const searched = r.searched.map((s) => `${s.source}: ${s.outcome}`).join('; ');
+    return { found: false, reason: `${r.reason}${searched === '' ? '' : ` (searched ${searched})`}`, hint: r.hint };
+  }
+  const tree = await modulesTreeUnder(r.entry.dir, ctx.target.release, ctx.target.arch);
+  if (!tree.ok) return { found: false, reason: `unpacked ${r.entry.path}, but ${tree.reason}` };
+  const pkgs = r.selection.packages.map((p) => `${p.package} ${p.version}`).join(' + ');
+  const first = r.selection.packages[0];
+  const notes: string[] = [];
+  if (identity !== undefined && first !== undefined && first.version !== identity.packageVersion) {
+    notes.push(`the running kernel is ${identity.packageVersion} (${identity.from}), but the repositories hold ${first.version}: headers may differ slightly`);
+  }
+  const dropped = r.entry.manifest.extra?.['droppedSymlinks'];
+  const left = Array.isArray(dropped) && dropped.length > 0 ? `; ${dropped.length} links into packages not needed for BPF left out` : '';
+  const detail = `${pkgs} from ${first?.uri ?? '?'} ${first?.suite ?? ''} (${r.selection.why}) → ${r.entry.dir} (${r.entry.fromCache ? 'cached' : 'downloaded'}${left})`;
+  return { found: true, kind: 'kernel-tree', tree: tree.tree, detail, notes };
+}
+
+/** Whether the target's os-release names a SUSE system. */
+async function suseTarget(root: string): Promise<boolean> {
+  const os = await readOsRelease(root);
+  return [os?.id ?? '', ...(os?.idLike ?? [])].some((x) => /suse|sles/.test(x));
+}
+
+/** The rpm backend: dnf/yum and zypper repositories (`rpm/`). */
+async function fromRpm(ctx: SourceContext, offline: boolean): Promise<SourceResult> {
+  const { findRpmHeaders } = await import('./rpm/index.js');
+  const r = await findRpmHeaders({
+    release: ctx.target.release,
+    rpmArch: ctx.target.arch.rpmArch,
+    srcarch: ctx.target.arch.srcarch,
+    family: (await suseTarget(ctx.target.root)) ? 'suse' : undefined,
+    extraRepositories: ctx.rpmRepositories ?? [],
+    useSystemRepos: rpmFamilyOf(ctx.target.release) !== undefined,
+    repo: { cache: toCache({ cacheDir: ctx.cacheDir, env: ctx.env }), env: ctx.env, tuning: {}, signal: undefined, offline, root: ctx.target.root },
+    ...(ctx.onProgress === undefined
+      ? {}
+      : { onProgress: (done: number, total: number) => ctx.onProgress?.({ source: 'distro', what: `downloading kernel-devel ${ctx.target.release}`, done, total }) }),
+  });
+  if (!r.found) {
+    const searched = r.searched.map((s) => `${s.source}: ${s.outcome}`).join('; ');
+    return { found: false, reason: `${r.reason}${searched === '' ? '' : ` (searched ${searched})`}`, hint: r.hint };
+  }
+  const reasons: string[] = [];
+  for (const t of r.kernel.trees) {
+    const build = realDirUnderRoot(r.entry.dir, t.build);
+    const source = realDirUnderRoot(r.entry.dir, t.source);
+    const present = [source, build].flatMap((s) => (s.ok ? [s.dir] : []));
+    if (present.length === 0) {
+      reasons.push(`${t.build}: ${build.ok ? '' : build.reason}`);
+      continue;
+    }
+    const tree = await validateTreePair(present[0] as string, present[present.length - 1] as string, ctx.target.arch);
+    if (!tree.ok) {
+      reasons.push(tree.reason);
+      continue;
+    }
+    const pkgs = r.chosen.map((c) => `${c.pkg.name}-${c.pkg.version}-${c.pkg.release}.${c.pkg.arch}`).join(' + ');
+    const signed = r.chosen.every((c) => c.from.repo.gpgcheck) ? 'signatures verified' : 'some not signature-checked (gpgcheck=0)';
+    const detail = `${pkgs} from ${[...new Set(r.chosen.map((c) => c.from.repo.id))].join(', ')} (${signed}) → ${r.entry.dir} (${r.entry.fromCache ? 'cached' : 'downloaded'})`;
+    return { found: true, kind: 'kernel-tree', tree: tree.tree, detail, notes: [] };
+  }
+  return { found: false, reason: `unpacked ${r.entry.path}, but found no headers tree in it (${reasons.join('; ')})` };
+}
+
+/** The `distro` source's lookup (see `sources/distro.ts`): the apt backend, the rpm backend, as the release and options ask. Loaded on first use. */
+export async function findDistroHeaders(ctx: SourceContext): Promise<SourceResult> {
   const offline = ctx.offline === true || offlineFromEnv(ctx.env);
+  const backends: Array<(c: SourceContext, o: boolean) => Promise<SourceResult>> = [];
+  if (rpmFamilyOf(ctx.target.release) !== undefined || (ctx.rpmRepositories ?? []).length > 0) backends.push(fromRpm);
+  if (aptFamilyOf(ctx.target.release) !== undefined || (ctx.aptRepositories ?? []).length > 0) backends.push(fromApt);
+  const misses: SourceResult[] = [];
   try {
-    const r = await findAptHeaders({
-      root: ctx.target.root,
-      release: ctx.target.release,
-      debArch: ctx.target.arch.debArch,
-      srcarch: ctx.target.arch.srcarch,
-      identity: identity?.packageVersion,
-      extraRepositories: ctx.aptRepositories ?? [],
-      useSystemSources: true,
-      repo: {
-        cache: toCache({ cacheDir: ctx.cacheDir, env: ctx.env }),
-        env: envWithAptProxies(ctx.env, apt),
-        tuning: {},
-        signal: undefined,
-        offline,
-        checkValidUntil: apt.checkValidUntil,
-        now: new Date(),
-      },
-      ...(ctx.onProgress === undefined
-        ? {}
-        : { onProgress: (done: number, total: number) => ctx.onProgress?.({ source: 'distro', what: `downloading linux-headers-${ctx.target.release}`, done, total }) }),
-    });
-    if (!r.found) {
-      const searched = r.searched.map((s) => `${s.source}: ${s.outcome}`).join('; ');
-      return { found: false, reason: `${r.reason}${searched === '' ? '' : ` (searched ${searched})`}`, hint: r.hint };
+    for (const b of backends) {
+      const r = await b(ctx, offline);
+      if (r.found) return r;
+      misses.push(r);
     }
-    const tree = await modulesTreeUnder(r.entry.dir, ctx.target.release, ctx.target.arch);
-    if (!tree.ok) return { found: false, reason: `unpacked ${r.entry.path}, but ${tree.reason}` };
-    const pkgs = r.selection.packages.map((p) => `${p.package} ${p.version}`).join(' + ');
-    const first = r.selection.packages[0];
-    const notes: string[] = [];
-    if (identity !== undefined && first !== undefined && first.version !== identity.packageVersion) {
-      notes.push(`the running kernel is ${identity.packageVersion} (${identity.from}), but the repositories hold ${first.version}: headers may differ slightly`);
-    }
-    const dropped = r.entry.manifest.extra?.['droppedSymlinks'];
-    const left = Array.isArray(dropped) && dropped.length > 0 ? `; ${dropped.length} links into packages not needed for BPF left out` : '';
-    const detail = `${pkgs} from ${first?.uri ?? '?'} ${first?.suite ?? ''} (${r.selection.why}) → ${r.entry.dir} (${r.entry.fromCache ? 'cached' : 'downloaded'}${left})`;
-    return { found: true, kind: 'kernel-tree', tree: tree.tree, detail, notes };
   } catch (err) {
     if (err instanceof BpfCompileError) return { found: false, fatal: true, reason: err.message, hint: err.hint, error: err };
     throw err;
   }
+  if (misses.length === 1) return misses[0] as SourceResult;
+  return {
+    found: false,
+    reason: misses.map((m) => (m.found ? '' : m.reason)).join('; and '),
+    hint: misses
+      .map((m) => (m.found ? '' : (m.hint ?? '')))
+      .filter(Boolean)
+      .join('; or '),
+  };
 }

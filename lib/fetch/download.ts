@@ -31,7 +31,7 @@ import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as NodeReadableStream } from 'node:stream/web';
 import { BpfCompileError } from '../errors.js';
 import { fetchError } from './errors.js';
-import { type Fetcher, type HttpResponse, type ProxyConfig, proxyConfigFromEnv, proxyFetcher } from './proxy.js';
+import { type ClientTls, type Fetcher, type HttpResponse, type ProxyConfig, proxyConfigFromEnv, proxyFetcher, tlsFetcher } from './proxy.js';
 import { checkUrl, nextRedirect } from './redirect.js';
 import { classifyFailure, isRetryable, withAttempts } from './failure.js';
 
@@ -73,6 +73,8 @@ export interface DownloadOptions {
    * wait in it unread: the tee never slows the download down or holds it up.
    */
   readonly tee?: Writable;
+  /** TLS settings of the origin (CA, client certificate); default: the system's CAs, no client certificate. */
+  readonly tls?: ClientTls;
 }
 
 /** Most bytes a {@link DownloadOptions.tee} may hold unread before it is given up. */
@@ -130,8 +132,9 @@ const globalFetch: Fetcher = async (url, init) => {
   return { status: res.status, statusText: res.statusText, headers: res.headers, body: res.body as NodeReadableStream<Uint8Array> | null };
 };
 
-async function routeFor(env: DownloadOptions['env']): Promise<Route> {
+async function routeFor(env: DownloadOptions['env'], tls: ClientTls | undefined): Promise<Route> {
   const proxies = proxyConfigFromEnv(env ?? process.env);
+  if (tls !== undefined) return { fetch: await tlsFetcher(proxies, tls), proxies };
   return proxies === undefined ? { fetch: globalFetch, proxies } : { fetch: await proxyFetcher(proxies), proxies };
 }
 
@@ -305,7 +308,7 @@ export async function download(url: string, opts: DownloadOptions): Promise<Down
 /** The retry loop of {@link download}. */
 async function attempts(url: string, opts: Settled): Promise<DownloadResult> {
   const start = checkUrl(url, opts.allowInsecureHttp);
-  const route = await routeFor(opts.env);
+  const route = await routeFor(opts.env, opts.tls);
   const retries = opts.retries;
   const base = opts.retryBaseMs;
   for (let n = 0; ; n++) {

@@ -155,12 +155,12 @@ export function noProxyEntryFor(url: URL): string {
 }
 
 /** What we use of undici. */
-type Undici = Pick<typeof import('undici'), 'fetch' | 'EnvHttpProxyAgent'>;
+type Undici = Pick<typeof import('undici'), 'fetch' | 'EnvHttpProxyAgent' | 'Agent'>;
 
 function isUndici(x: unknown): x is Undici {
   if (typeof x !== 'object' || x === null) return false;
   const o = x as Record<string, unknown>;
-  return typeof o['fetch'] === 'function' && typeof o['EnvHttpProxyAgent'] === 'function';
+  return typeof o['fetch'] === 'function' && typeof o['EnvHttpProxyAgent'] === 'function' && typeof o['Agent'] === 'function';
 }
 
 /**
@@ -222,6 +222,47 @@ export async function proxyFetcher(cfg: ProxyConfig): Promise<Fetcher> {
     const res = await undici.fetch(url, { ...init, headers: { ...init.headers }, dispatcher });
     return res;
   };
+}
+
+/** TLS settings of one origin (an rpm repository's `sslcacert`, `sslclientcert`, `sslclientkey`, `sslverify`). */
+export interface ClientTls {
+  /** CA certificates (PEM) that replace the system's for this origin. */
+  readonly ca?: Buffer;
+  /** Client certificate and key (PEM). */
+  readonly cert?: Buffer;
+  readonly key?: Buffer;
+  /** False: do not verify the server's certificate (dnf's `sslverify=0`). */
+  readonly verify?: boolean;
+}
+
+const tlsAgents = new Map<string, Dispatcher>();
+type Dispatcher = InstanceType<Undici['Agent']> | EnvHttpProxyAgent;
+
+/**
+ * A fetch with client TLS settings, through `cfg`'s proxies when set (the origin's TLS settings apply inside the
+ * CONNECT tunnel). One agent per distinct settings per process.
+ */
+export async function tlsFetcher(cfg: ProxyConfig | undefined, tls: ClientTls): Promise<Fetcher> {
+  undiciModule ??= loadUndici().catch((err: unknown) => {
+    undiciModule = undefined;
+    throw fetchError('network', `client TLS settings are unavailable: cannot load undici: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+  });
+  const undici = await undiciModule;
+  const connect = {
+    ...(tls.ca === undefined ? {} : { ca: tls.ca }),
+    ...(tls.cert === undefined ? {} : { cert: tls.cert }),
+    ...(tls.key === undefined ? {} : { key: tls.key }),
+    rejectUnauthorized: tls.verify !== false,
+  };
+  const opts = cfg === undefined ? undefined : { httpProxy: cfg.http?.url ?? '', httpsProxy: cfg.https?.url ?? '', noProxy: cfg.noProxy };
+  const key = JSON.stringify([opts, tls.ca?.toString('base64'), tls.cert?.toString('base64'), tls.key?.toString('base64'), tls.verify]);
+  let dispatcher = tlsAgents.get(key);
+  if (dispatcher === undefined) {
+    dispatcher = opts === undefined ? new undici.Agent({ connect }) : quietAgent(undici, { ...opts, connect, requestTls: connect } as typeof opts);
+    tlsAgents.set(key, dispatcher);
+  }
+  const d = dispatcher;
+  return async (url, init) => undici.fetch(url, { ...init, headers: { ...init.headers }, dispatcher: d });
 }
 
 /** How many proxy agents this process holds (tests). */

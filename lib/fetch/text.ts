@@ -16,6 +16,8 @@ export interface FetchSmallOptions {
   readonly maxBytes: number;
   /** sha256 the body must have (else reason `checksum`). */
   readonly expectedSha256?: string;
+  /** TLS settings of the origin. */
+  readonly tls?: DownloadOptions['tls'];
 }
 
 /** A private temp path in the cache root (removed by the caller). */
@@ -37,6 +39,7 @@ export async function fetchBytes(url: string, o: FetchSmallOptions): Promise<Buf
       allowInsecureHttp: true,
       env: o.env,
       ...(o.expectedSha256 === undefined ? {} : { expectedSha256: o.expectedSha256 }),
+      ...(o.tls === undefined ? {} : { tls: o.tls }),
       ...(o.signal === undefined ? {} : { signal: o.signal }),
     });
     return fs.readFileSync(dest);

@@ -102,6 +102,8 @@ export interface SourceContext {
   readonly pinnedBtfSha256?: string | undefined;
   /** Extra apt repositories for the `distro` source (option `aptRepositories`, `--apt-repo`). */
   readonly aptRepositories?: readonly string[] | undefined;
+  /** Extra rpm-md repositories for the `distro` source (option `rpmRepositories`, `--rpm-repo`). */
+  readonly rpmRepositories?: readonly string[] | undefined;
 }
 
 /** One place kernel headers can come from. Sources are tried in priority order; see `sources/index.ts`. */

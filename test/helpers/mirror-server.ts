@@ -45,7 +45,7 @@ export interface MirrorServer {
 /** Options of {@link startMirrorServer}. */
 export interface MirrorServerOptions {
   /** Serve HTTPS with this key and certificate (PEM) instead of plain HTTP. */
-  readonly tls?: { readonly key: string | Buffer; readonly cert: string | Buffer };
+  readonly tls?: { readonly key: string | Buffer; readonly cert: string | Buffer; readonly clientCa?: string | Buffer };
 }
 
 /** Start a mirror serving `dir`. */
@@ -126,7 +126,18 @@ export async function startMirrorServer(dir: string, options: MirrorServerOption
     }
     res.writeHead(200, { 'content-length': data.byteLength, 'content-type': 'application/octet-stream' }).end(data);
   };
-  const server = options.tls === undefined ? http.createServer(handler) : https.createServer({ key: options.tls.key, cert: options.tls.cert }, handler);
+  const server =
+    options.tls === undefined
+      ? http.createServer(handler)
+      : https.createServer(
+          {
+            key: options.tls.key,
+            cert: options.tls.cert,
+            // client certificates (RHEL's entitlement): a client without one signed by this CA fails the handshake
+            ...(options.tls.clientCa === undefined ? {} : { ca: options.tls.clientCa, requestCert: true, rejectUnauthorized: true }),
+          },
+          handler,
+        );
   server.on('connection', (s) => {
     sockets.add(s);
     s.on('close', () => sockets.delete(s));
