@@ -271,3 +271,25 @@ export function suseTrees(deb: { flavour: string; common: string }, release: str
   rename(obj, release);
   return { source, obj };
 }
+
+/** Where an RPM's payload starts (after the lead, the padded signature header and the main header). */
+export function rpmPayloadOffset(bytes: Buffer): number {
+  const headerEnd = (at: number): number => at + 16 + bytes.readUInt32BE(at + 8) * 16 + bytes.readUInt32BE(at + 12);
+  const sigEnd = headerEnd(96);
+  return headerEnd(sigEnd + ((8 - ((sigEnd - 96) % 8)) % 8));
+}
+
+/**
+ * Alter one byte of a file's content inside a zstd payload, keeping the payload a valid zstd cpio stream (what a
+ * malicious mirror would serve): only the signed PAYLOADDIGEST can tell. `marker` must occur in the payload.
+ */
+export function tamperZstdPayload(file: string, marker: string, replacement: string): void {
+  if (marker.length !== replacement.length) throw new Error('same length, so the cpio stays valid');
+  const bytes = fs.readFileSync(file);
+  const at = rpmPayloadOffset(bytes);
+  const cpio = execFileSync('zstd', ['-d', '-q', '-c'], { input: bytes.subarray(at), maxBuffer: 1 << 30 });
+  const i = cpio.indexOf(marker);
+  if (i < 0) throw new Error(`${marker} is not in the payload`);
+  cpio.write(replacement, i, 'latin1');
+  fs.writeFileSync(file, Buffer.concat([bytes.subarray(0, at), execFileSync('zstd', ['-q', '-c', '-3'], { input: cpio, maxBuffer: 1 << 30 })]));
+}
