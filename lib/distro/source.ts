@@ -3,7 +3,9 @@
  * the target root, `apt/`) and rpm-md (dnf/yum and zypper, `rpm/`, loaded only for RPM-shaped releases or
  * `--rpm-repo`), and the tree of the unpacked package set (see `lib/sources/distro.ts`, docs/distro.md).
  */
+import fs from 'node:fs';
 import { BpfCompileError } from '../errors.js';
+import { underRoot } from '../system/root.js';
 import { offlineFromEnv } from '../fetch/mirrors.js';
 import { toCache } from '../cache/entry.js';
 import { readAptOptions } from './apt/conf.js';
@@ -67,6 +69,9 @@ async function fromApt(ctx: SourceContext, offline: boolean): Promise<SourceResu
   return { found: true, kind: 'kernel-tree', tree: tree.tree, detail, notes };
 }
 
+/** Where an RPM system keeps its repository files. */
+const RPM_CONFIG_DIRS = ['/etc/yum.repos.d', '/etc/zypp/repos.d'] as const;
+
 /** Whether the target's os-release names a SUSE system. */
 async function suseTarget(root: string): Promise<boolean> {
   const os = await readOsRelease(root);
@@ -118,8 +123,13 @@ async function fromRpm(ctx: SourceContext, offline: boolean): Promise<SourceResu
 export async function findDistroHeaders(ctx: SourceContext): Promise<SourceResult> {
   const offline = ctx.offline === true || offlineFromEnv(ctx.env);
   const backends: Array<(c: SourceContext, o: boolean) => Promise<SourceResult>> = [];
-  if (rpmFamilyOf(ctx.target.release) !== undefined || (ctx.rpmRepositories ?? []).length > 0) backends.push(fromRpm);
+  // the rpm backend where the target is configured for dnf/yum/zypper (or --rpm-repo): the Debian and SUSE release
+  // shapes overlap (6.11.8-1-default), and a Debian system must not report missing rpm repositories
+  const rpmConfigured = RPM_CONFIG_DIRS.some((d) => fs.existsSync(underRoot(ctx.target.root, d)));
+  if ((rpmFamilyOf(ctx.target.release) !== undefined && rpmConfigured) || (ctx.rpmRepositories ?? []).length > 0) backends.push(fromRpm);
   if (aptFamilyOf(ctx.target.release) !== undefined || (ctx.aptRepositories ?? []).length > 0) backends.push(fromApt);
+  // nothing configured for either: the backend of the release's shape says so
+  if (backends.length === 0) backends.push(rpmFamilyOf(ctx.target.release) !== undefined ? fromRpm : fromApt);
   const misses: SourceResult[] = [];
   try {
     for (const b of backends) {
