@@ -63,6 +63,8 @@ export interface PackageToInstall {
   readonly format?: 'deb' | 'rpm';
   /** TLS settings of its origin. */
   readonly tls?: DownloadOptions['tls'];
+  /** The environment its download reads proxies from (its repository's own proxy), instead of the set's. */
+  readonly env?: Readonly<Record<string, string | undefined>>;
   /**
    * A check of the package beyond its sha256, run on the downloaded file and what its unpacking recorded, before
    * anything is published (an RPM's own signature); what it returns is kept in the manifest. Throws to refuse.
@@ -136,7 +138,7 @@ export async function installPackages(packages: readonly PackageToInstall[], o: 
               expectedSha256: p.sha256,
               maxBytes: Math.max(p.size, 1) + 1024,
               allowInsecureHttp: true, // the sha256 comes from a signed index (or the package's own signature is checked)
-              env: o.env,
+              env: p.env ?? o.env,
               ...(p.tls === undefined ? {} : { tls: p.tls }),
               signal,
               tee: tees[i] as PassThrough,

@@ -12,7 +12,7 @@ import { readAptOptions } from './apt/conf.js';
 import { findAptHeaders } from './apt/index.js';
 import { readKernelIdentity } from '../system/kernel-identity.js';
 import type { SourceContext, SourceResult } from '../sources/types.js';
-import { modulesTreeUnder, realDirUnderRoot, validateTreePair } from '../sources/tree.js';
+import { modulesTreeUnder } from '../sources/tree.js';
 import { readOsRelease } from '../system/os-release.js';
 import { aptFamilyOf, rpmFamilyOf } from './releases.js';
 
@@ -80,7 +80,7 @@ async function suseTarget(root: string): Promise<boolean> {
 
 /** The rpm backend: dnf/yum and zypper repositories (`rpm/`). */
 async function fromRpm(ctx: SourceContext, offline: boolean): Promise<SourceResult> {
-  const { findRpmHeaders } = await import('./rpm/index.js');
+  const [{ findRpmHeaders }, { rpmTreeUnder }] = await Promise.all([import('./rpm/index.js'), import('./rpm/tree.js')]);
   const r = await findRpmHeaders({
     release: ctx.target.release,
     rpmArch: ctx.target.arch.rpmArch,
@@ -97,26 +97,12 @@ async function fromRpm(ctx: SourceContext, offline: boolean): Promise<SourceResu
     const searched = r.searched.map((s) => `${s.source}: ${s.outcome}`).join('; ');
     return { found: false, reason: `${r.reason}${searched === '' ? '' : ` (searched ${searched})`}`, hint: r.hint };
   }
-  const reasons: string[] = [];
-  for (const t of r.kernel.trees) {
-    const build = realDirUnderRoot(r.entry.dir, t.build);
-    const source = realDirUnderRoot(r.entry.dir, t.source);
-    const present = [source, build].flatMap((s) => (s.ok ? [s.dir] : []));
-    if (present.length === 0) {
-      reasons.push(`${t.build}: ${build.ok ? '' : build.reason}`);
-      continue;
-    }
-    const tree = await validateTreePair(present[0] as string, present[present.length - 1] as string, ctx.target.arch);
-    if (!tree.ok) {
-      reasons.push(tree.reason);
-      continue;
-    }
-    const pkgs = r.chosen.map((c) => `${c.pkg.name}-${c.pkg.version}-${c.pkg.release}.${c.pkg.arch}`).join(' + ');
-    const signed = r.chosen.every((c) => c.from.repo.gpgcheck) ? 'signatures verified' : 'some not signature-checked (gpgcheck=0)';
-    const detail = `${pkgs} from ${[...new Set(r.chosen.map((c) => c.from.repo.id))].join(', ')} (${signed}) → ${r.entry.dir} (${r.entry.fromCache ? 'cached' : 'downloaded'})`;
-    return { found: true, kind: 'kernel-tree', tree: tree.tree, detail, notes: [] };
-  }
-  return { found: false, reason: `unpacked ${r.entry.path}, but found no headers tree in it (${reasons.join('; ')})` };
+  const tree = await rpmTreeUnder(r.entry.dir, r.kernel, ctx.target.arch);
+  if (!tree.ok) return { found: false, reason: `unpacked ${r.entry.path}, but found ${tree.reason}` };
+  const pkgs = r.chosen.map((c) => `${c.pkg.name}-${c.pkg.version}-${c.pkg.release}.${c.pkg.arch}`).join(' + ');
+  const signed = r.chosen.every((c) => c.from.repo.gpgcheck) ? 'signatures verified' : 'some not signature-checked (gpgcheck=0)';
+  const detail = `${pkgs} from ${[...new Set(r.chosen.map((c) => c.from.repo.id))].join(', ')} (${signed}) → ${r.entry.dir} (${r.entry.fromCache ? 'cached' : 'downloaded'})`;
+  return { found: true, kind: 'kernel-tree', tree: tree.tree, detail, notes: [] };
 }
 
 /** The `distro` source's lookup (see `sources/distro.ts`): the apt backend, the rpm backend, as the release and options ask. Loaded on first use. */

@@ -1,6 +1,12 @@
-/** The doctor's view of the distribution's repositories: which apt sources serve the target arch, and their keys. Reads files only. */
+/**
+ * The doctor's view of the distribution's repositories: which apt sources serve the target arch, which rpm-md
+ * repositories (dnf/yum, zypper) are enabled, and their keys. Reads files only (an https `gpgkey` is listed, not fetched).
+ */
 import { isBpfCompileError } from '../errors.js';
-import { aptFamilyOf } from '../distro/releases.js';
+import fs from 'node:fs';
+import { ARCHES } from '../arch.js';
+import { aptFamilyOf, rpmFamilyOf } from '../distro/releases.js';
+import { underRoot } from '../system/root.js';
 import { readKernelIdentity } from '../system/kernel-identity.js';
 
 /** One repository as the doctor sees it. */
@@ -42,9 +48,53 @@ export async function distroReport(root: string, debArch: string, release: strin
       repositories.push({ ...base, keys: [], keyCount: 0, problem: err.message });
     }
   }
+  const rpmArch = ARCHES.find((a) => a.debArch === debArch)?.rpmArch ?? debArch;
+  const [{ readRpmRepos }, { readPublicKeys }, { SYSTEM_RPM_KEY_DIRS }] = await Promise.all([
+    import('../distro/rpm/repos.js'),
+    import('../distro/openpgp.js'),
+    import('../distro/rpm/repo.js'),
+  ]);
+  const rpm = readRpmRepos(root, rpmArch);
+  for (const p of rpm.problems) skipped.push({ source: p.origin, outcome: p.problem });
+  for (const repo of rpm.repos) {
+    const where = repo.baseurls[0] ?? repo.metalink ?? repo.mirrorlist ?? '?';
+    if (!repo.enabled) {
+      skipped.push({ source: `${repo.id} (${where})`, outcome: 'disabled (enabled=0)' });
+      continue;
+    }
+    const locations =
+      repo.gpgkeys.length > 0
+        ? [...repo.gpgkeys]
+        : SYSTEM_RPM_KEY_DIRS.flatMap((d) => {
+            try {
+              return fs.readdirSync(underRoot(root, d)).map((n) => `file://${d}/${n}`);
+            } catch {
+              return [];
+            }
+          });
+    let keyCount = 0;
+    const problems: string[] = [];
+    for (const loc of locations) {
+      if (!loc.startsWith('file://')) continue; // fetched by the distro source, not by the doctor
+      try {
+        keyCount += (await readPublicKeys(fs.readFileSync(underRoot(root, decodeURIComponent(loc.slice(7)))), loc)).keys.length;
+      } catch (err) {
+        problems.push(`${loc}: ${err instanceof Error ? err.message : String(err)}`);
+      }
+    }
+    const checks = `gpgcheck=${repo.gpgcheck ? 1 : 0} repo_gpgcheck=${repo.repoGpgcheck ? 1 : 0}`;
+    const remote = locations.some((l) => !l.startsWith('file://'));
+    repositories.push({
+      repository: `${repo.id} ${where} (${repo.tool}, ${checks}${repo.sslClientCert === undefined ? '' : ', client certificate'})`,
+      origin: repo.origin,
+      keys: locations,
+      keyCount,
+      ...(repo.gpgcheck && keyCount === 0 && !remote ? { problem: problems.join('; ') || 'gpgcheck=1 but no key (gpgkey=, /etc/pki/rpm-gpg)' } : {}),
+    });
+  }
   const id = readKernelIdentity(root, release);
   return {
-    family: aptFamilyOf(release)?.family,
+    family: aptFamilyOf(release)?.family ?? rpmFamilyOf(release)?.family,
     repositories,
     skipped,
     ...(id === undefined ? {} : { identity: { distro: id.distro, packageVersion: id.packageVersion, from: id.from } }),

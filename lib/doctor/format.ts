@@ -32,7 +32,7 @@ export function formatDoctorReport(r: DoctorReport): string {
   const d = r.distro;
   lines.push(
     '',
-    `distro repositories${d.family === undefined ? ` (${r.target.release} is not a Debian/Ubuntu release: only --apt-repo ones are searched)` : ` (${d.family}-style release)`}:${d.repositories.length === 0 ? ' none' : ''}`,
+    `distro repositories${d.family === undefined ? ` (${r.target.release} is not a distribution kernel release: only --apt-repo/--rpm-repo ones are searched)` : ` (${d.family}-style release)`}:${d.repositories.length === 0 ? ' none' : ''}`,
   );
   for (const repo of d.repositories) {
     lines.push(

@@ -8,6 +8,8 @@ import { readCompleteManifest, type Manifest } from '../cache/manifest.js';
 import { readKernelIdentity } from '../system/kernel-identity.js';
 import type { SourceContext, SourceResult } from './types.js';
 import { modulesTreeUnder, validateTreePair } from './tree.js';
+import { rpmKernelOf } from '../distro/rpm/names.js';
+import { rpmTreeUnder } from '../distro/rpm/tree.js';
 
 /** Namespaces whose entries are header trees fetched earlier: unpacked distro packages, extracted archives. */
 const TREE_NAMESPACES = ['distro', 'kheaders'] as const;
@@ -52,20 +54,32 @@ export async function findCachedHeaders(ctx: SourceContext): Promise<SourceResul
     const extra = c.manifest.extra ?? {};
     let tree;
     if (c.namespace === 'distro') {
-      if (extra['srcarch'] !== arch.srcarch || extra['distroArch'] !== arch.debArch) continue;
-      const version = extra['packageVersion'];
-      if (identity !== undefined && version !== identity.packageVersion) {
-        skipped.push(`${c.dir}: packages ${String(version)}, the running kernel is ${identity.packageVersion}`);
-        continue;
+      if (extra['srcarch'] !== arch.srcarch) continue;
+      if (extra['family'] === 'rpm') {
+        // an RPM set names its build exactly (uname -r is version-release.arch): no identity to check
+        if (extra['distroArch'] !== arch.rpmArch) continue;
+        const kernel = rpmKernelOf(release, arch.rpmArch, extra['rpmFamily'] === 'suse' ? 'suse' : undefined);
+        if (kernel === undefined) continue;
+        tree = await rpmTreeUnder(c.dir, kernel, arch);
+      } else {
+        if (extra['distroArch'] !== arch.debArch) continue;
+        const version = extra['packageVersion'];
+        if (identity !== undefined && version !== identity.packageVersion) {
+          skipped.push(`${c.dir}: packages ${String(version)}, the running kernel is ${identity.packageVersion}`);
+          continue;
+        }
+        // an unpacked set is laid out like a root file system: found in it as the modules source finds an installed tree
+        tree = await modulesTreeUnder(c.dir, release, arch);
       }
-      // an unpacked set is laid out like a root file system: found in it as the modules source finds an installed tree
-      tree = await modulesTreeUnder(c.dir, release, arch);
     } else {
       tree = await validateTreePair(c.dir, c.dir, arch);
       if (tree.ok && !fs.existsSync(path.join(c.dir, 'arch', arch.srcarch, 'include', 'generated'))) continue;
     }
     if (!tree.ok) continue;
-    const from = c.namespace === 'distro' ? `distro packages ${String(extra['packageVersion'] ?? '')}` : `archive sha256 ${(c.manifest.sha256 ?? '').slice(0, 12)}…`;
+    const pkgs = Array.isArray(extra['packages'])
+      ? (extra['packages'] as { name?: unknown; version?: unknown }[]).map((p) => `${String(p.name)} ${String(p.version)}`).join(' + ')
+      : '';
+    const from = c.namespace === 'distro' ? `distro packages ${pkgs}` : `archive sha256 ${(c.manifest.sha256 ?? '').slice(0, 12)}…`;
     return { found: true, kind: 'kernel-tree', tree: tree.tree, detail: `${c.dir} (${from}, fetched ${c.manifest.createdAt})` };
   }
   return {

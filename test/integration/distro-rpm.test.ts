@@ -194,6 +194,12 @@ describe('distro source: loopback rpm-md repositories', { skip }, () => {
     const hits = server.log.length;
     const off = await resolveHeaders(opts(root, cacheDir, rel, { offline: true }));
     assert.equal(off.buildDir, h.buildDir);
+    // and the cached source finds the set for a root with no repositories at all
+    const bare = fs.mkdtempSync(path.join(work, 'bare-'));
+    const cached = await resolveHeaders({ root: bare, cacheDir, kernelRelease: rel, arch: 'x86_64', offline: true, env: { PATH: process.env['PATH'] }, kind: 'kernel-tree' });
+    assert.equal(cached.source, 'cached');
+    assert.equal(cached.buildDir, h.buildDir);
+    assert.match(cached.detail, /distro packages kernel-devel 6\.1\.0-57\.fc99/);
     assert.equal(server.log.length, hits, 'offline: not one request');
   });
 

@@ -10,7 +10,7 @@ import type { CacheEntry } from '../../cache/entry.js';
 import { installPackages, type InstallOptions } from '../install.js';
 import { rpmKernelOf, matchesWanted, type RpmKernel, type WantedPackage } from './names.js';
 import type { RpmPackage } from './primary.js';
-import { loadDevelPackages, loadRepo, type LoadedRepo, type RpmRepoContext } from './repo.js';
+import { envOf, loadDevelPackages, loadRepo, type LoadedRepo, type RpmRepoContext } from './repo.js';
 import { parseRepoOption, readRpmRepos, type RpmRepo } from './repos.js';
 import { rpmVersionCompare } from './version.js';
 import { verifyRpmPackage } from './verify.js';
@@ -208,6 +208,7 @@ export async function findRpmHeaders(lookup: RpmLookup): Promise<RpmHeadersResul
         size: c.pkg.size,
         repository: `${c.from.repo.id} ${redactCredentials(c.from.base)}`,
         format: 'rpm' as const,
+        env: envOf(c.from.repo, lookup.repo.env),
         ...(c.from.tls === undefined ? {} : { tls: c.from.tls }),
         verify: async (run, file) => {
           if (run.rpm === undefined) throw fetchError('checksum', `${c.url} was not read as an RPM`, { url: c.url });
