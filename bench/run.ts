@@ -14,6 +14,7 @@ const BENCHES: ReadonlyArray<readonly [title: string, file: string, fn: string]>
   ['extraction', 'extract.ts', 'runExtractBench'],
   ['fetch', 'fetch.ts', 'runFetchBench'],
   ['distro repositories', 'distro.ts', 'runDistroBench'],
+  ['rpm repositories', 'distro-rpm.ts', 'runDistroRpmBench'],
   ['BTF → vmlinux.h', 'btf.ts', 'runBtfBench'],
 ];
 

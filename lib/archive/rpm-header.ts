@@ -82,8 +82,11 @@ function cstring(store: Uint8Array, at: number, what: string): [string, number] 
   return [Buffer.from(store.buffer, store.byteOffset + at, end - at).toString('utf8'), end + 1];
 }
 
-/** Parse a whole header (`bytes` = intro + index + store). */
-export function parseHeader(bytes: Uint8Array): RpmHeader {
+/**
+ * Parse a header (`bytes` = intro + index + store). With `only`, just those tags are decoded (a kernel-devel main
+ * header holds ~20k file names nobody here reads); the index and every offset are still checked.
+ */
+export function parseHeader(bytes: Uint8Array, only?: ReadonlySet<number>): RpmHeader {
   const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const count = v.getUint32(8);
   const storeAt = HEADER_INTRO + count * 16;
@@ -97,6 +100,7 @@ export function parseHeader(bytes: Uint8Array): RpmHeader {
     const n = v.getUint32(e + 12);
     const what = `tag ${tag}`;
     if (off < 0 || off > store.byteLength) throw corruptRpm(`${what}: offset ${off} outside the header`);
+    if (only !== undefined && !only.has(tag)) continue;
     switch (type) {
       case 2: // INT8
       case 3: // INT16

@@ -18,6 +18,9 @@ const MAX_SIGNATURE_HEADER = 32 * 1024 * 1024;
 /** Largest main header accepted (a kernel-devel header, with ~20k files' metadata, is a few MiB). */
 const MAX_MAIN_HEADER = 128 * 1024 * 1024;
 
+/** The main header's tags anything here reads (the rest, file lists mostly, is kept as bytes only). */
+const MAIN_TAGS_READ: ReadonlySet<number> = new Set(Object.values(TAG));
+
 /** What the stream read of one package. */
 export interface RpmContainerInfo {
   readonly signature: RpmHeader;
@@ -140,7 +143,7 @@ export class RpmPayloadStream extends Transform {
         this.need(HEADER_INTRO);
         return;
       case HDR: {
-        const header = parseHeader(this.buf);
+        const header = parseHeader(this.buf, MAIN_TAGS_READ);
         this.header = header;
         const format = stringTag(header, TAG.PAYLOADFORMAT) ?? 'cpio';
         if (format !== 'cpio') throw corruptRpm(`payload format ${JSON.stringify(format)} (only cpio is read)`);
