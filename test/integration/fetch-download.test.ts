@@ -35,7 +35,7 @@ const opts = (extra: Partial<DownloadOptions> = {}): DownloadOptions => ({
   allowInsecureHttp: true,
   retryBaseMs: 10,
   retries: 2,
-  idleTimeoutMs: 300,
+  idleTimeoutMs: 2000, // never hit by accident on a loaded machine; the stall cases set their own
   connectTimeoutMs: 2000,
   env: {},
   ...extra,

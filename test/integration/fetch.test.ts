@@ -64,7 +64,9 @@ const base = (cacheDir: string, extra: Partial<FetchHeadersOptions> = {}): Fetch
   mirrors: [`${srv.url}/idx`],
   cacheDir,
   env: {},
-  download: { retries: 1, retryBaseMs: 10, idleTimeoutMs: 300, connectTimeoutMs: 3000 },
+  // an idle timeout that a loaded CI machine (the rpm suite builds packages beside it) never hits by accident; the
+  // stall case below sets its own short one
+  download: { retries: 1, retryBaseMs: 10, idleTimeoutMs: 3000, connectTimeoutMs: 3000 },
   ...extra,
 });
 
@@ -250,7 +252,13 @@ describe('fetchHeaders from a local mirror', { skip }, () => {
     { name: 'archive 404', setup: () => srv.fault(`/idx/${archiveName}`, { kind: 'status', status: 404 }), fatal: false, reason: 'http-status' },
     { name: 'archive 503 forever', setup: () => srv.fault(`/idx/${archiveName}`, { kind: 'status', status: 503 }), fatal: false, reason: 'http-status' },
     { name: 'truncated archive', setup: () => srv.fault(`/idx/${archiveName}`, { kind: 'truncate', sendBytes: 4096 }), fatal: false, reason: 'truncated' },
-    { name: 'stalled archive', setup: () => srv.fault(`/idx/${archiveName}`, { kind: 'stall', afterBytes: 4096 }), fatal: false, reason: 'timeout' },
+    {
+      name: 'stalled archive',
+      setup: () => srv.fault(`/idx/${archiveName}`, { kind: 'stall', afterBytes: 4096 }),
+      opts: { download: { retries: 1, retryBaseMs: 10, idleTimeoutMs: 300, connectTimeoutMs: 3000 } },
+      fatal: false,
+      reason: 'timeout',
+    },
     { name: 'redirect loop', setup: () => srv.fault(`/idx/${archiveName}`, { kind: 'redirect', location: `/idx/${archiveName}` }), fatal: true, reason: 'redirect' },
     { name: 'oversize', setup: () => undefined, opts: { download: { maxBytes: 10_000, retries: 0 } }, fatal: true, reason: 'too-large' },
     { name: 'tampered archive (index sha256 differs)', setup: () => srv.fault(`/idx/${archiveName}`, { kind: 'body', body: 'evil' }), fatal: true, reason: 'checksum' },
