@@ -41,15 +41,18 @@ export function newc(entries: readonly CpioEntry[], o: { trailer?: boolean; magi
   return Buffer.concat(parts);
 }
 
-/** A header structure of string tags (type 6) and int32 tags (type 4). */
-function header(tags: ReadonlyArray<readonly [number, string | number]>): Buffer {
+/** A header structure of string tags (type 6), int32 tags (type 4) and binary tags (type 7). */
+function header(tags: ReadonlyArray<readonly [number, string | number | Buffer]>): Buffer {
   const index: Buffer[] = [];
   const store: Buffer[] = [];
   let off = 0;
   for (const [tag, value] of tags) {
     let data: Buffer;
     let type: number;
-    if (typeof value === 'number') {
+    if (Buffer.isBuffer(value)) {
+      data = value;
+      type = 7;
+    } else if (typeof value === 'number') {
       while (off % 4 !== 0) {
         store.push(Buffer.alloc(1));
         off++;
@@ -65,7 +68,7 @@ function header(tags: ReadonlyArray<readonly [number, string | number]>): Buffer
     e.writeUInt32BE(tag, 0);
     e.writeUInt32BE(type, 4);
     e.writeInt32BE(off, 8);
-    e.writeUInt32BE(1, 12);
+    e.writeUInt32BE(Buffer.isBuffer(value) ? value.length : 1, 12);
     index.push(e);
     store.push(data);
     off += data.length;
@@ -77,19 +80,35 @@ function header(tags: ReadonlyArray<readonly [number, string | number]>): Buffer
   return Buffer.concat([intro, ...index, s]);
 }
 
-/** An unsigned RPM around a gzip'd cpio payload, with a correct SHA256 header digest and PAYLOADDIGEST. */
-export function craftRpm(cpio: Buffer, o: { compressor?: string; payloadDigest?: string } = {}): Buffer {
+/** Options of {@link craftRpm}. */
+export interface CraftOptions {
+  readonly compressor?: string;
+  /** The PAYLOADDIGEST to record (default: the right one); null leaves the tag out, as EL ≤ 7 packages do. */
+  readonly payloadDigest?: string | null;
+  /** Sign: returns a detached binary OpenPGP signature of the bytes given (main header, or header + payload). */
+  readonly sign?: { readonly over: 'header' | 'header+payload'; readonly with: (bytes: Buffer) => Buffer };
+}
+
+/** An RPM around a gzip'd cpio payload, with a correct SHA256 header digest and (by default) PAYLOADDIGEST. */
+export function craftRpm(cpio: Buffer, o: CraftOptions = {}): Buffer {
   const payload = zlib.gzipSync(cpio);
+  const digest = o.payloadDigest === undefined ? createHash('sha256').update(payload).digest('hex') : o.payloadDigest;
   const main = header([
     [1000, 'kernel-devel'],
     [1001, '6.1.0'],
     [1002, '1.test'],
     [1124, 'cpio'],
     [1125, o.compressor ?? 'gzip'],
-    [5092, o.payloadDigest ?? createHash('sha256').update(payload).digest('hex')],
-    [5093, 8],
+    ...(digest === null
+      ? []
+      : ([
+          [5092, digest],
+          [5093, 8],
+        ] as const)),
   ]);
-  const sig = header([[273, createHash('sha256').update(main).digest('hex')]]);
+  const sigTags: [number, string | Buffer][] = [[273, createHash('sha256').update(main).digest('hex')]];
+  if (o.sign !== undefined) sigTags.push(o.sign.over === 'header' ? [268, o.sign.with(main)] : [1002, o.sign.with(Buffer.concat([main, payload]))]);
+  const sig = header(sigTags);
   const lead = Buffer.alloc(96);
   lead.writeUInt32BE(0xedabeedb, 0);
   lead[4] = 3;

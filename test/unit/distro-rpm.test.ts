@@ -4,6 +4,7 @@
  * container (hostile payloads refused by the same policy as every archive), and the package checks of `verify.ts`.
  */
 import assert from 'node:assert/strict';
+import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -20,6 +21,9 @@ import { PrimaryParser } from '../../lib/distro/rpm/primary.js';
 import { verifyRpmPackage } from '../../lib/distro/rpm/verify.js';
 import { rpmFamilyOf, aptFamilyOf } from '../../lib/distro/releases.js';
 import { craftRpm, newc, type CpioEntry } from '../helpers/rpm-craft.js';
+import { makeRsaKey } from '../helpers/rpm-repo.js';
+import type { TestKey } from '../helpers/apt-repo.js';
+import { readPublicKeys } from '../../lib/distro/openpgp.js';
 
 const vars = new Map([
   ['releasever', '9'],
@@ -337,6 +341,43 @@ describe('RPM container → the package policy and writer', () => {
       verifyRpmPackage(result.packages[0]?.rpm as never, '/nonexistent', undefined, 'x.rpm'),
       (e: unknown) => isBpfCompileError(e) && /PAYLOADDIGEST/.test((e as Error).message),
     );
+  });
+  test('signatures: header-only with PAYLOADDIGEST, legacy header+payload (EL ≤ 7), each by the allowed key only', async (t) => {
+    if (spawnSync('gpg', ['--version'], { stdio: 'ignore' }).status !== 0) return t.skip('gpg is not installed');
+    const work = fs.mkdtempSync(path.join(os.tmpdir(), 'bpfc-rpmsig-'));
+    try {
+      const key = makeRsaKey(work, 'sig');
+      const other = makeRsaKey(work, 'other');
+      const signer =
+        (k: TestKey) =>
+        (bytes: Buffer): Buffer =>
+          execFileSync('gpg', ['--batch', '--local-user', k.fingerprint, '--digest-algo', 'SHA256', '--detach-sign', '--output', '-'], {
+            input: bytes,
+            env: { ...process.env, GNUPGHOME: k.home },
+          });
+      const keys = await readPublicKeys(Buffer.from(key.armored), 'test key');
+      const check = async (rpm: Buffer): Promise<Awaited<ReturnType<typeof verifyRpmPackage>>> => {
+        const file = path.join(work, 'p.rpm');
+        fs.writeFileSync(file, rpm);
+        const { dir, result } = await unpack(rpm);
+        fs.rmSync(dir, { recursive: true, force: true });
+        return verifyRpmPackage(result.packages[0]?.rpm as never, file, keys, 'p.rpm');
+      };
+      const cpio = newc(tree([]));
+      assert.equal((await check(craftRpm(cpio, { sign: { over: 'header', with: signer(key) } }))).signature, 'header');
+      const legacy = await check(craftRpm(cpio, { payloadDigest: null, sign: { over: 'header+payload', with: signer(key) } }));
+      assert.equal(legacy.signature, 'header+payload');
+      assert.ok(key.fingerprint.endsWith(legacy.signers[0] ?? 'none'));
+      await assert.rejects(check(craftRpm(cpio, { sign: { over: 'header', with: signer(other) } })), (e: unknown) => isBpfCompileError(e) && e.details['reason'] === 'signature');
+      await assert.rejects(
+        check(craftRpm(cpio, { payloadDigest: null, sign: { over: 'header+payload', with: signer(other) } })),
+        (e: unknown) => isBpfCompileError(e) && e.details['reason'] === 'signature',
+      );
+      // a header signature proves nothing of the files without a PAYLOADDIGEST
+      await assert.rejects(check(craftRpm(cpio, { payloadDigest: null, sign: { over: 'header', with: signer(key) } })), /without a PAYLOADDIGEST/);
+    } finally {
+      fs.rmSync(work, { recursive: true, force: true });
+    }
   });
   const hostile: [string, CpioEntry][] = [
     ['traversal', { name: './usr/src/kernels/../../../etc/passwd', mode: 0o100644, data: 'x' }],
