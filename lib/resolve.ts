@@ -60,6 +60,12 @@ export interface ResolveOptions extends TargetOptions {
    * target's own `etc/yum.repos.d` / `etc/zypp/repos.d`.
    */
   rpmRepositories?: readonly string[];
+  /**
+   * A local btfhub-archive checkout (`<dir>/<ID>/<VERSION_ID>/<arch>/<release>.btf.tar.xz`, chosen from the target's
+   * os-release) for the `btf` source, after the live BTF and the vmlinux files libbpf looks for. Default
+   * `BPF_COMPILE_BTFHUB`.
+   */
+  btfhub?: string;
   /** Only accept headers of this kind: a kernel tree (kernel mode) or a generated `vmlinux.h` (CO-RE). Default: either. */
   kind?: HeaderKind;
 }
@@ -163,6 +169,7 @@ export async function resolveHeaders(options: ResolveOptions = {}): Promise<Reso
     pinnedBtfSha256: checkedSha256(options.pinnedBtfSha256, 'BTF file (--btf-sha256, pinnedBtfSha256)'),
     aptRepositories: options.aptRepositories,
     rpmRepositories: options.rpmRepositories,
+    btfhub: options.btfhub,
   };
   const tried: TriedStep[] = [];
   const hints: string[] = [];

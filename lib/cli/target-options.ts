@@ -27,6 +27,7 @@ export interface TargetFlags {
   kernelBuild?: string;
   aptRepo?: string[];
   rpmRepo?: string[];
+  btfhub?: string;
   sources?: string;
 }
 
@@ -45,6 +46,7 @@ export function addTargetOptions(cmd: Command): Command {
     )
     .option('--cache-dir <dir>', 'cache directory (default: $BPF_COMPILE_CACHE_DIR, /var/cache/bpf-compile for root, else ~/.cache/bpf-compile)')
     .option('--btf <file>', 'BTF for a generated vmlinux.h: raw BTF, an ELF with .BTF, or a btfhub .btf.tar.xz (default: /sys/kernel/btf/vmlinux)')
+    .option('--btfhub <dir>', 'a local btfhub-archive checkout: BTF for the target from <dir>/<ID>/<VERSION_ID>/<arch>/<release>.btf.tar.xz (default: $BPF_COMPILE_BTFHUB)')
     .option('--btf-module <name>', "add a module's BTF (/sys/kernel/btf/<name>, or a file) to the generated vmlinux.h; repeatable", collect, [])
     .option('--mirror <url>', 'an HTTP mirror of header archives and BTF (base URL with index.json, or a URL template); repeatable (default: $BPF_COMPILE_MIRROR)', collect, [])
     .option('--offline', 'never use the network: only cached downloads (also BPF_COMPILE_OFFLINE=1)')
@@ -72,6 +74,7 @@ export function resolveOptionsOf(f: TargetFlags, onProgress?: ResolveOptions['on
     loadModule: f.loadModule,
     cacheDir: f.cacheDir,
     btf: f.btf,
+    ...(f.btfhub === undefined ? {} : { btfhub: f.btfhub }),
     btfModules: f.btfModule ?? [],
     ...(f.mirror === undefined || f.mirror.length === 0 ? {} : { mirrors: f.mirror }),
     ...(f.offline === true ? { offline: true } : {}),

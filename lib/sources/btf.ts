@@ -1,10 +1,14 @@
 /**
- * The `btf` source: a `vmlinux.h` generated from BTF (an explicit file, the live sysfs BTF, or a mirror's) for CO-RE.
+ * The `btf` source: a `vmlinux.h` generated from BTF (an explicit file, the live sysfs BTF, a vmlinux where libbpf
+ * looks, a local btfhub-archive checkout, or a mirror's) for CO-RE.
  */
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { BpfCompileError } from '../errors.js';
+import { BpfCompileError, ErrorCode } from '../errors.js';
+import { toCache } from '../cache/entry.js';
+import type { Cache } from '../cache/safety.js';
+import { readOsRelease } from '../system/os-release.js';
 import { underRoot } from '../system/root.js';
 import { fetchOptionsOf } from './fetch.js';
 import type { HeaderSource, SourceContext, SourceResult } from './types.js';
@@ -28,7 +32,12 @@ interface BtfMiss {
 }
 
 const NO_BTF_HINT =
-  'a kernel built with CONFIG_DEBUG_INFO_BTF=y exposes /sys/kernel/btf/vmlinux; or pass --btf FILE (e.g. from btfhub-archive), or a --mirror serving BTF (bpf-compile pack --running-btf)';
+  'a kernel built with CONFIG_DEBUG_INFO_BTF=y exposes /sys/kernel/btf/vmlinux; without it, install its vmlinux with BTF or its debuginfo (e.g. /usr/lib/debug/boot/vmlinux-<release>, with pahole), point --btfhub at a btfhub-archive checkout, pass --btf FILE, or a --mirror serving BTF (bpf-compile pack --running-btf)';
+
+/** The cache of a resolve. */
+function openCacheOf(ctx: SourceContext): Cache {
+  return toCache({ cacheDir: ctx.cacheDir, env: ctx.env });
+}
 
 /** BTF from the mirrors for the target release (kind `btf`), or why not. Integrity failures throw. */
 async function fromMirrors(ctx: SourceContext): Promise<BtfInput | BtfMiss> {
@@ -58,12 +67,41 @@ async function findBtf(ctx: SourceContext): Promise<BtfInput | BtfMiss> {
   const running = os.release();
   const describesTarget = path.resolve(ctx.target.root) !== '/' || ctx.target.release === running;
   if (liveExists && describesTarget) return { file: live, label: live };
+  const reasons: string[] = [`no ${live}${liveExists ? ' of the target kernel' : ''}`];
+  let hint: string | undefined;
+  // where libbpf looks: vmlinux files with .BTF (or only DWARF, encoded by pahole), under the root
+  const locate = await import('../btf/locate.js');
+  const cands = locate.vmlinuxCandidates(ctx.target.root, ctx.target.release);
+  for (const c of cands) {
+    if (c.state === 'missing') continue;
+    if (c.state === 'neither' || c.state === 'unreadable') {
+      reasons.push(`${c.path}: ${c.state === 'neither' ? 'neither .BTF nor DWARF' : (c.reason ?? 'unreadable')}`);
+      continue;
+    }
+    try {
+      const raw = await locate.btfOfVmlinux(underRoot(ctx.target.root, c.path), c.state, openCacheOf(ctx));
+      return { file: raw, label: `${c.path} (${c.state === 'btf' ? 'its .BTF section' : 'BTF encoded from its DWARF by pahole'})` };
+    } catch (err) {
+      if (!(err instanceof BpfCompileError) || err.code !== ErrorCode.TOOLCHAIN_MISSING) throw err;
+      reasons.push(err.message);
+      hint = err.hint;
+    }
+  }
+  if (!cands.some((c) => c.state !== 'missing')) reasons.push(`no vmlinux with BTF or DWARF for ${ctx.target.release} (${locate.VMLINUX_BTF_PATHS.length} places libbpf looks)`);
+  // a local btfhub-archive checkout
+  const hub = ctx.btfhub ?? (ctx.env['BPF_COMPILE_BTFHUB'] === undefined || ctx.env['BPF_COMPILE_BTFHUB'] === '' ? undefined : ctx.env['BPF_COMPILE_BTFHUB']);
+  if (hub !== undefined) {
+    const os = await readOsRelease(ctx.target.root);
+    const found = locate.btfhubFile(path.resolve(hub), { id: os?.id, versionId: os?.versionId }, ctx.target.arch.machine, ctx.target.release);
+    if ('file' in found) return { file: found.file, label: `${found.file} (btfhub-archive)` };
+    reasons.push(found.reason);
+  }
   const mirrored = await fromMirrors(ctx);
   if ('file' in mirrored) return mirrored;
   if (liveExists) {
     return { file: live, label: live, releaseMismatch: `${live} describes the running kernel ${running}, target kernel is ${ctx.target.release}` };
   }
-  return { reasons: [`no ${live}`, ...mirrored.reasons], hint: mirrored.hint };
+  return { reasons: [...reasons, ...mirrored.reasons], hint: hint ?? mirrored.hint };
 }
 
 /**
@@ -76,7 +114,8 @@ async function findBtf(ctx: SourceContext): Promise<BtfInput | BtfMiss> {
 export const btfSource: HeaderSource = {
   name: 'btf',
   kind: 'vmlinux',
-  description: 'vmlinux.h generated from BTF: /sys/kernel/btf/vmlinux, --btf FILE, or BTF from a mirror (CO-RE programs)',
+  description:
+    'vmlinux.h generated from BTF: /sys/kernel/btf/vmlinux, --btf FILE, a vmlinux where libbpf looks (.BTF, or DWARF via pahole), --btfhub DIR, or BTF from a mirror (CO-RE programs)',
   async find(ctx: SourceContext): Promise<SourceResult> {
     try {
       const btf = await findBtf(ctx);

@@ -102,6 +102,8 @@ export interface SourceContext {
   readonly pinnedBtfSha256?: string | undefined;
   /** Extra apt repositories for the `distro` source (option `aptRepositories`, `--apt-repo`). */
   readonly aptRepositories?: readonly string[] | undefined;
+  /** A local btfhub-archive checkout for the `btf` source (option `btfhub`, `--btfhub`; else `BPF_COMPILE_BTFHUB`). */
+  readonly btfhub?: string | undefined;
   /** Extra rpm-md repositories for the `distro` source (option `rpmRepositories`, `--rpm-repo`). */
   readonly rpmRepositories?: readonly string[] | undefined;
 }
