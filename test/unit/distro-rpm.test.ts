@@ -221,13 +221,27 @@ describe('primary.xml streaming reader', () => {
       );
     }
   });
+  test('elements that only start like <package>, an end marker split across chunks, no end marker', () => {
+    const text = '<metadata packages="1"><packager-note/>' + pkg('kernel-devel', '1.x') + '</metadata>';
+    for (const size of [1, 5, 11]) {
+      const p = new PrimaryParser();
+      const b = Buffer.from(text);
+      for (let i = 0; i < b.length; i += size) p.push(b.subarray(i, i + size));
+      p.end();
+      assert.equal(p.listed, 1);
+      assert.equal(p.packages[0]?.release, '1.x');
+    }
+    const cut = new PrimaryParser();
+    cut.push(Buffer.from(text.replace('</metadata>', '')));
+    assert.throws(() => cut.end(), /does not end with <\/metadata>/);
+  });
   test('truncated or malformed → error', () => {
     const p = new PrimaryParser();
     p.push(Buffer.from(doc.slice(0, doc.length - 40)));
     assert.throws(() => p.end());
     const q = new PrimaryParser();
     assert.throws(() => {
-      q.push(Buffer.from('<metadata><package><name>a</nam></package></metadata>'));
+      q.push(Buffer.from('<metadata><package><name>kernel-devel</nam></package></metadata>'));
       q.end();
     });
   });
