@@ -32,12 +32,12 @@ export interface TestKey {
   readonly armored: string;
 }
 
-/** Make a throwaway signing key under `dir`. */
-export function makeKey(dir: string, name: string): TestKey {
+/** Make a throwaway signing key under `dir` (ed25519 by default; `rsa2048` as Fedora, RHEL and SUSE sign with). */
+export function makeKey(dir: string, name: string, algo: 'ed25519' | 'rsa2048' = 'ed25519'): TestKey {
   const home = path.join(dir, `gnupg-${name}`);
   fs.mkdirSync(home, { recursive: true, mode: 0o700 });
   const env = { ...process.env, GNUPGHOME: home };
-  execFileSync('gpg', ['--batch', '--passphrase', '', '--quick-gen-key', `bpf-compile test ${name} <${name}@test.invalid>`, 'ed25519', 'sign', 'never'], { env, stdio: 'ignore' });
+  execFileSync('gpg', ['--batch', '--passphrase', '', '--quick-gen-key', `bpf-compile test ${name} <${name}@test.invalid>`, algo, 'sign', 'never'], { env, stdio: 'ignore' });
   const out = execFileSync('gpg', ['--batch', '--with-colons', '--list-keys'], { env, encoding: 'utf8' });
   const fingerprint = /^fpr:+([0-9A-F]{40}):/m.exec(out)?.[1] as string;
   const keyring = path.join(dir, `${name}.gpg`);

@@ -9,7 +9,7 @@ import { createHash } from 'node:crypto';
 import zlib from 'node:zlib';
 import fs from 'node:fs';
 import path from 'node:path';
-import type { TestKey } from './apt-repo.js';
+import { makeKey, type TestKey } from './apt-repo.js';
 
 /** Why these tests cannot run here, or undefined. */
 export function rpmToolsSkipReason(): string | undefined {
@@ -26,21 +26,9 @@ export function rpmToolsSkipReason(): string | undefined {
   return undefined;
 }
 
-/** Make a throwaway RSA signing key (what Fedora, RHEL and SUSE sign with) under `dir`. */
+/** A throwaway RSA signing key (what Fedora, RHEL and SUSE sign with) under `dir`. */
 export function makeRsaKey(dir: string, name: string): TestKey {
-  const home = path.join(dir, `gnupg-${name}`);
-  fs.mkdirSync(home, { recursive: true, mode: 0o700 });
-  const env = { ...process.env, GNUPGHOME: home };
-  execFileSync('gpg', ['--batch', '--passphrase', '', '--quick-gen-key', `bpf-compile rpm test ${name} <${name}@test.invalid>`, 'rsa2048', 'sign', 'never'], {
-    env,
-    stdio: 'ignore',
-  });
-  const out = execFileSync('gpg', ['--batch', '--with-colons', '--list-keys'], { env, encoding: 'utf8' });
-  const fingerprint = /^fpr:+([0-9A-F]{40}):/m.exec(out)?.[1] as string;
-  const keyring = path.join(dir, `${name}.gpg`);
-  fs.writeFileSync(keyring, execFileSync('gpg', ['--batch', '--export', fingerprint], { env }));
-  const armored = execFileSync('gpg', ['--batch', '--armor', '--export', fingerprint], { env, encoding: 'utf8' });
-  return { home, fingerprint, keyring, armored };
+  return makeKey(dir, name, 'rsa2048');
 }
 
 /** An extra entry of a package (hostile ones included). */

@@ -156,17 +156,22 @@ describe('distro source: loopback rpm-md repositories', { skip }, () => {
     assert.deepEqual(entries(o.cacheDir as string, 'distro'), [], 'nothing published, no leftovers');
   }
 
+  /** A signed Red Hat-family kernel-devel (`<v>-<r>.x86_64`) made from the real Debian headers, in `dir` (created). */
+  function realKernelDevel(d: NonNullable<typeof deb>, rel: string, dir: string): string {
+    const [, version, release] = /^([^-]+)-(.+)\.x86_64$/.exec(rel) as unknown as [string, string, string];
+    fs.mkdirSync(dir, { recursive: true });
+    const tree = fedoraTree(d, rel, work);
+    const rpm = buildRpm({ name: 'kernel-devel', version, release, arch: 'x86_64', copy: [{ from: tree, to: `/usr/src/kernels/${rel}` }], payload: 'zstd' }, dir);
+    fs.rmSync(tree, { recursive: true, force: true });
+    signRpm(rpm, key);
+    return rpm;
+  }
+
   test('Fedora-like: zstd payload and primary, signed repomd, baseurl → resolve → compile → verifier', { timeout: 300_000 }, async (t) => {
     if (deb === undefined) return t.skip('no Debian kernel headers under /usr/src (apt-get install linux-headers-amd64)');
     const rel = '6.1.0-57.fc99.x86_64';
     const dir = path.join(www, 'fedora/releases/99/Everything/x86_64/os');
-    fs.mkdirSync(dir, { recursive: true });
-    const tree = fedoraTree(deb, rel, work);
-    const rpm = buildRpm(
-      { name: 'kernel-devel', version: '6.1.0', release: '57.fc99', arch: 'x86_64', copy: [{ from: tree, to: `/usr/src/kernels/${rel}` }], payload: 'zstd' },
-      dir,
-    );
-    signRpm(rpm, key);
+    realKernelDevel(deb, rel, dir);
     createRepo(dir, { compress: 'zstd', signWith: key });
     const root = fedoraRoot('fedora', fedoraRepo(`${server.url}/fedora/releases/$releasever/Everything/$basearch/os/`));
     const cacheDir = path.join(work, 'cache-fedora');
@@ -207,13 +212,7 @@ describe('distro source: loopback rpm-md repositories', { skip }, () => {
     if (deb === undefined) return t.skip('no Debian kernel headers under /usr/src');
     const rel = '6.1.0-57.125.amzn2023.x86_64';
     const dir = path.join(www, 'al2023/core/guids/abc/x86_64');
-    fs.mkdirSync(dir, { recursive: true });
-    const tree = fedoraTree(deb, rel, work);
-    const rpm = buildRpm(
-      { name: 'kernel-devel', version: '6.1.0', release: '57.125.amzn2023', arch: 'x86_64', copy: [{ from: tree, to: `/usr/src/kernels/${rel}` }], payload: 'zstd' },
-      dir,
-    );
-    signRpm(rpm, key);
+    realKernelDevel(deb, rel, dir);
     createRepo(dir, { compress: 'xz' });
     write(
       path.join(www, 'al2023/core/mirrors/2023.6.20241121/x86_64/mirror.list'),
@@ -288,13 +287,7 @@ describe('distro source: loopback rpm-md repositories', { skip }, () => {
     const rel = '6.1.0-57.el9.x86_64';
     const rhelWww = path.join(work, 'rhel-www');
     const dir = path.join(rhelWww, 'content/dist/rhel9/9/x86_64/baseos/os');
-    fs.mkdirSync(dir, { recursive: true });
-    const tree = fedoraTree(deb, rel, work);
-    const rpm = buildRpm(
-      { name: 'kernel-devel', version: '6.1.0', release: '57.el9', arch: 'x86_64', copy: [{ from: tree, to: `/usr/src/kernels/${rel}` }], payload: 'zstd' },
-      dir,
-    );
-    signRpm(rpm, key);
+    realKernelDevel(deb, rel, dir);
     createRepo(dir, { compress: 'gz' });
     // an entitlement CA and a client certificate it signed
     const pki = path.join(work, 'pki');

@@ -14,15 +14,13 @@
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { pipeline } from 'node:stream/promises';
-import { Writable } from 'node:stream';
 import { ensureEntry } from '../../cache/entry.js';
 import { cacheAccessError, type Cache } from '../../cache/safety.js';
 import { field, readRecord, writeRecord } from '../../cache/records.js';
 import { download } from '../../fetch/download.js';
 import { fetchError, isNotFound, OfflineMiss } from '../../fetch/errors.js';
 import { cacheTempPath, fetchBytes, type DownloadTuning } from '../../fetch/text.js';
-import { decoderFor } from '../../archive/package-decoders.js';
+import { parseDecodedFile } from '../index-file.js';
 import type { DataCompression } from '../../archive/ar.js';
 import { verifyClearsigned, verifyDetached } from '../openpgp.js';
 import type { KeyringReader } from './keys.js';
@@ -140,24 +138,7 @@ function compressionOf(file: ReleaseFile): DataCompression {
 
 /** Parse an index file (verified) into the headers stanzas it lists. */
 async function parseIndexFile(file: string, compression: DataCompression): Promise<DebPackage[]> {
-  const decoder = decoderFor(compression, 256 * 1024 * 1024);
-  const parser = new PackagesParser();
-  const sink = new Writable({
-    write(chunk: Buffer, _enc, cb): void {
-      try {
-        parser.push(chunk);
-        cb();
-      } catch (err) {
-        cb(err as Error);
-      }
-    },
-  });
-  await Promise.all([pipeline(fs.createReadStream(file), decoder.input), pipeline(decoder.output, sink), decoder.finished]).catch((err: unknown) => {
-    decoder.destroy();
-    throw err;
-  });
-  parser.end();
-  return parser.packages;
+  return (await parseDecodedFile(file, compression, new PackagesParser())).packages;
 }
 
 /** Outcome of {@link loadHeadersIndex}. */

@@ -16,7 +16,6 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { Writable } from 'node:stream';
 import { ensureEntry } from '../../cache/entry.js';
 import { BpfCompileError } from '../../errors.js';
 import { cacheAccessError, type Cache } from '../../cache/safety.js';
@@ -25,7 +24,7 @@ import { download } from '../../fetch/download.js';
 import { fetchError, isNotFound, OfflineMiss, redactCredentials } from '../../fetch/errors.js';
 import type { ClientTls } from '../../fetch/proxy.js';
 import { cacheTempPath, fetchBytes, type DownloadTuning } from '../../fetch/text.js';
-import { decoderFor } from '../../archive/package-decoders.js';
+import { parseDecodedFile } from '../index-file.js';
 import type { DataCompression } from '../../archive/ar.js';
 import { underRoot } from '../../system/root.js';
 import { mergeKeys, readPublicKeys, verifyDetachedSigners, type PublicKeys } from '../openpgp.js';
@@ -284,25 +283,8 @@ async function fileDigest(file: string, algo: string): Promise<string> {
   return h.digest('hex');
 }
 
-async function parsePrimary(file: string, compression: DataCompression): Promise<PrimaryParser> {
-  const decoder = decoderFor(compression, 256 * 1024 * 1024);
-  const parser = new PrimaryParser();
-  const sink = new Writable({
-    write(chunk: Buffer, _enc, cb): void {
-      try {
-        parser.push(chunk);
-        cb();
-      } catch (err) {
-        cb(err as Error);
-      }
-    },
-  });
-  await Promise.all([pipeline(fs.createReadStream(file), decoder.input), pipeline(decoder.output, sink), decoder.finished]).catch((err: unknown) => {
-    decoder.destroy();
-    throw err;
-  });
-  parser.end();
-  return parser;
+function parsePrimary(file: string, compression: DataCompression): Promise<PrimaryParser> {
+  return parseDecodedFile(file, compression, new PrimaryParser());
 }
 
 /** Outcome of {@link loadDevelPackages}. */
