@@ -26,8 +26,7 @@
  */
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
-import { Readable, Transform, type TransformCallback, type Writable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
+import type { Writable } from 'node:stream';
 import type { ReadableStream as NodeReadableStream } from 'node:stream/web';
 import { BpfCompileError } from '../errors.js';
 import { fetchError } from './errors.js';
@@ -243,24 +242,26 @@ async function attempt(start: URL, opts: Settled, route: Route, tee: Writable | 
     const hash = createHash('sha256');
     const idleMs = opts.idleTimeoutMs;
     ab.arm('idle', idleMs);
-    const tap = new Transform({
-      transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
+    // A plain loop over the body with synchronous writes: Readable.fromWeb + a Transform + a write stream cost ~2× the
+    // time of the fetch itself (12 MB over loopback: 66 ms against 42 ms this way); page-cache writes are cheap, as the
+    // tree writer's measurements found for thousands of small files.
+    const fd = fs.openSync(opts.dest, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_TRUNC, 0o600);
+    try {
+      for await (const chunk of res.body) {
         ab.arm('idle', idleMs);
         progress.done += chunk.byteLength;
-        if (progress.done > opts.maxBytes) {
-          cb(fetchError('too-large', `${where} exceeds the ${opts.maxBytes} bytes allowed`, { url: where, details: { limit: opts.maxBytes } }));
-          return;
-        }
+        if (progress.done > opts.maxBytes) throw fetchError('too-large', `${where} exceeds the ${opts.maxBytes} bytes allowed`, { url: where, details: { limit: opts.maxBytes } });
         hash.update(chunk);
         if (tee !== undefined && !tee.destroyed) {
           tee.write(chunk);
           if (tee.writableLength > TEE_MAX_BUFFERED) tee.destroy(new Error(`the consumer of ${where} fell more than ${TEE_MAX_BUFFERED} bytes behind`));
         }
         opts.onProgress?.({ done: progress.done, total });
-        cb(null, chunk);
-      },
-    });
-    await pipeline(Readable.fromWeb(res.body), tap, fs.createWriteStream(opts.dest, { flags: 'w', mode: 0o600 }));
+        for (let off = 0; off < chunk.byteLength; ) off += fs.writeSync(fd, chunk, off);
+      }
+    } finally {
+      fs.closeSync(fd);
+    }
     ab.disarm();
     if (total !== undefined && progress.done !== total) {
       throw fetchError('truncated', `${where}: got ${progress.done} of ${total} bytes`, { url: where, details: { received: progress.done, expected: total } });
