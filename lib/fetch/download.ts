@@ -257,7 +257,7 @@ async function attempt(start: URL, opts: Settled, route: Route, tee: Writable | 
           if (tee.writableLength > TEE_MAX_BUFFERED) tee.destroy(new Error(`the consumer of ${where} fell more than ${TEE_MAX_BUFFERED} bytes behind`));
         }
         opts.onProgress?.({ done: progress.done, total });
-        for (let off = 0; off < chunk.byteLength; ) off += fs.writeSync(fd, chunk, off);
+        for (let off = 0; off < chunk.byteLength;) off += fs.writeSync(fd, chunk, off);
       }
     } finally {
       fs.closeSync(fd);
