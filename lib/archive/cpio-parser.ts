@@ -62,11 +62,11 @@ export class CpioParser {
   private buf: Buffer = Buffer.alloc(0);
   private bufFill = 0;
   private remaining = 0;
-  private padAfter = 0;
   private mode = 0;
   private nlink = 0;
   private size = 0;
   private name = '';
+  private nameSize = 0;
   private sink: EntrySink | undefined;
   private entries = 0;
 
@@ -116,15 +116,17 @@ export class CpioParser {
     this.size = this.hex(54, 'filesize');
     const namesize = this.hex(94, 'namesize');
     if (namesize < 2 || namesize > MAX_CPIO_NAME) throw badCpio(this.offset, `name size ${namesize} out of range`);
-    this.buf = Buffer.alloc(namesize);
+    // the name and the padding after it (header + name end on a 4-byte boundary) are read as one
+    this.nameSize = namesize;
+    this.buf = Buffer.alloc(namesize + pad4(HEADER + namesize));
     this.bufFill = 0;
-    this.remaining = namesize;
-    this.padAfter = pad4(HEADER + namesize);
+    this.remaining = this.buf.length;
     this.state = S_NAME;
   }
 
   private named(): void {
-    const raw = this.buf;
+    const raw = this.buf.subarray(0, this.nameSize);
+    for (let i = this.nameSize; i < this.buf.length; i++) if (this.buf[i] !== 0) throw badCpio(this.offset, 'non-zero padding after a name');
     if (raw[raw.length - 1] !== 0) throw badCpio(this.offset, 'name not NUL-terminated');
     const name = raw.toString('utf8', 0, raw.length - 1);
     if (name.includes('\0')) throw badCpio(this.offset, 'name contains a NUL byte');
@@ -151,21 +153,17 @@ export class CpioParser {
     if (this.size === 0) {
       this.sink = undefined;
       sink?.close();
-      this.remaining = 0;
-      this.padAfter = 0;
       this.state = S_HEADER;
       return;
     }
     this.remaining = this.size;
-    this.padAfter = pad4(this.size);
     this.state = S_DATA;
   }
 
+  /** After an entry's data (or a symlink's target): its padding to 4 bytes, then the next header. */
   private afterData(): void {
-    if (this.padAfter > 0) {
-      this.remaining = this.padAfter;
-      this.state = S_PAD;
-    } else this.state = S_HEADER;
+    this.remaining = pad4(this.size);
+    this.state = this.remaining > 0 ? S_PAD : S_HEADER;
   }
 
   private consume(chunk: Buffer): void {
@@ -193,17 +191,11 @@ export class CpioParser {
           this.offset += n;
           this.remaining -= n;
           if (this.remaining > 0) return;
-          if (this.state === S_NAME) {
-            const pad = this.padAfter;
-            this.named();
-            const next: number = this.state;
-            // the name's padding comes before the data (after the trailer, only zeros may follow anyway)
-            if (next !== S_END && pad > 0) this.skipThen(pad, next, this.remaining, this.padAfter);
-          } else {
+          if (this.state === S_NAME) this.named();
+          else {
             const target = this.buf.toString('utf8');
             const sink = this.onEntry({ name: this.name, type: 'symlink', size: 0, linkname: target });
             sink?.close();
-            this.padAfter = pad4(this.size);
             this.afterData();
           }
           break;
@@ -228,7 +220,7 @@ export class CpioParser {
           pos += n;
           this.offset += n;
           this.remaining -= n;
-          if (this.remaining === 0) this.resume();
+          if (this.remaining === 0) this.state = S_HEADER;
           break;
         }
         case S_END: {
@@ -241,30 +233,5 @@ export class CpioParser {
           throw new Error('CpioParser: bad state');
       }
     }
-  }
-
-  // Padding between a name and what follows it: skipped, then the parser resumes in `next`.
-  private resumeState = S_HEADER;
-  private resumeRemaining = 0;
-  private resumePad = 0;
-
-  private skipThen(pad: number, next: number, remaining: number, padAfter: number): void {
-    this.resumeState = next;
-    this.resumeRemaining = remaining;
-    this.resumePad = padAfter;
-    this.remaining = pad;
-    this.state = S_PAD;
-  }
-
-  private resume(): void {
-    const next = this.resumeState;
-    this.resumeState = S_HEADER;
-    if (next === S_HEADER) {
-      this.state = S_HEADER;
-      return;
-    }
-    this.state = next;
-    this.remaining = this.resumeRemaining;
-    this.padAfter = this.resumePad;
   }
 }

@@ -49,7 +49,7 @@ export async function distroReport(root: string, debArch: string, release: strin
     }
   }
   const rpmArch = ARCHES.find((a) => a.debArch === debArch)?.rpmArch ?? debArch;
-  const [{ readRpmRepos }, { readPublicKeys }, { SYSTEM_RPM_KEY_DIRS }] = await Promise.all([
+  const [{ readRpmRepos }, { readPublicKeys }, { keyLocations }] = await Promise.all([
     import('../distro/rpm/repos.js'),
     import('../distro/openpgp.js'),
     import('../distro/rpm/repo.js'),
@@ -62,16 +62,7 @@ export async function distroReport(root: string, debArch: string, release: strin
       skipped.push({ source: `${repo.id} (${where})`, outcome: 'disabled (enabled=0)' });
       continue;
     }
-    const locations =
-      repo.gpgkeys.length > 0
-        ? [...repo.gpgkeys]
-        : SYSTEM_RPM_KEY_DIRS.flatMap((d) => {
-            try {
-              return fs.readdirSync(underRoot(root, d)).map((n) => `file://${d}/${n}`);
-            } catch {
-              return [];
-            }
-          });
+    const locations = keyLocations(repo, root);
     let keyCount = 0;
     const problems: string[] = [];
     for (const loc of locations) {

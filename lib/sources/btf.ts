@@ -7,7 +7,6 @@ import os from 'node:os';
 import path from 'node:path';
 import { BpfCompileError, ErrorCode } from '../errors.js';
 import { toCache } from '../cache/entry.js';
-import type { Cache } from '../cache/safety.js';
 import { readOsRelease } from '../system/os-release.js';
 import { underRoot } from '../system/root.js';
 import { fetchOptionsOf } from './fetch.js';
@@ -33,11 +32,6 @@ interface BtfMiss {
 
 const NO_BTF_HINT =
   'a kernel built with CONFIG_DEBUG_INFO_BTF=y exposes /sys/kernel/btf/vmlinux; without it, install its vmlinux with BTF or its debuginfo (e.g. /usr/lib/debug/boot/vmlinux-<release>, with pahole), point --btfhub at a btfhub-archive checkout, pass --btf FILE, or a --mirror serving BTF (bpf-compile pack --running-btf)';
-
-/** The cache of a resolve. */
-function openCacheOf(ctx: SourceContext): Cache {
-  return toCache({ cacheDir: ctx.cacheDir, env: ctx.env });
-}
 
 /** BTF from the mirrors for the target release (kind `btf`), or why not. Integrity failures throw. */
 async function fromMirrors(ctx: SourceContext): Promise<BtfInput | BtfMiss> {
@@ -79,7 +73,7 @@ async function findBtf(ctx: SourceContext): Promise<BtfInput | BtfMiss> {
       continue;
     }
     try {
-      const raw = await locate.btfOfVmlinux(underRoot(ctx.target.root, c.path), c.state, openCacheOf(ctx));
+      const raw = await locate.btfOfVmlinux(underRoot(ctx.target.root, c.path), c.state, toCache({ cacheDir: ctx.cacheDir, env: ctx.env }));
       return { file: raw, label: `${c.path} (${c.state === 'btf' ? 'its .BTF section' : 'BTF encoded from its DWARF by pahole'})` };
     } catch (err) {
       if (!(err instanceof BpfCompileError) || err.code !== ErrorCode.TOOLCHAIN_MISSING) throw err;

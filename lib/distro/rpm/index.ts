@@ -62,10 +62,11 @@ export function rpmReposFor(lookup: Pick<RpmLookup, 'repo' | 'rpmArch' | 'extraR
   skipped: RepoOutcome[];
   files: readonly string[];
 } {
-  const sys = lookup.useSystemRepos ? readRpmRepos(lookup.repo.root, lookup.rpmArch) : { repos: [], problems: [], files: [], vars: new Map<string, string>() };
-  const vars = lookup.useSystemRepos ? sys.vars : readRpmRepos(lookup.repo.root, lookup.rpmArch).vars;
+  // read once: the target's variables serve --rpm-repo lines too, its repositories only when they are asked
+  const cfg = readRpmRepos(lookup.repo.root, lookup.rpmArch);
+  const sys = lookup.useSystemRepos ? cfg : { repos: [], problems: [], files: [] };
   const skipped: RepoOutcome[] = sys.problems.map((p) => ({ source: p.origin, outcome: p.problem }));
-  const repos: RpmRepo[] = lookup.extraRepositories.map((t, i) => parseRepoOption(t, i + 1, vars));
+  const repos: RpmRepo[] = lookup.extraRepositories.map((t, i) => parseRepoOption(t, i + 1, cfg.vars));
   for (const r of sys.repos) {
     if (!r.enabled) skipped.push({ source: describe(r), outcome: 'disabled (enabled=0)' });
     else repos.push(r);

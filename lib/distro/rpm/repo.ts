@@ -23,7 +23,7 @@ import { field, readRecord, writeRecord } from '../../cache/records.js';
 import { download } from '../../fetch/download.js';
 import { fetchError, isNotFound, OfflineMiss, redactCredentials } from '../../fetch/errors.js';
 import type { ClientTls } from '../../fetch/proxy.js';
-import { cacheTempPath, fetchBytes, type DownloadTuning } from '../../fetch/text.js';
+import { cacheTempPath, fetchBytes, type DownloadTuning, type FetchSmallOptions } from '../../fetch/text.js';
 import { parseDecodedFile } from '../index-file.js';
 import type { DataCompression } from '../../archive/ar.js';
 import { underRoot } from '../../system/root.js';
@@ -103,23 +103,32 @@ export function envOf(repo: RpmRepo, env: RpmRepoContext['env']): RpmRepoContext
   return { ...env, http_proxy: repo.proxy, https_proxy: repo.proxy };
 }
 
-/** The keys a repository allows (its `gpgkey`s, else the system's rpm key dirs). */
-export async function repoKeys(repo: RpmRepo, rc: RpmRepoContext): Promise<{ keys: PublicKeys; from: string[]; problems: string[] }> {
+/** Options of a small request to a repository (its proxy and TLS settings, one retry). */
+function smallFetch(repo: RpmRepo, rc: RpmRepoContext, tls: ClientTls | undefined, maxBytes: number): FetchSmallOptions {
+  return { cache: rc.cache, env: envOf(repo, rc.env), tuning: { retries: 1, ...rc.tuning }, signal: rc.signal, maxBytes, ...(tls === undefined ? {} : { tls }) };
+}
+
+/** Where a repository's keys are: its `gpgkey`s, else every file of the system's rpm key dirs (`file://` URLs). */
+export function keyLocations(repo: RpmRepo, root: string): string[] {
+  if (repo.gpgkeys.length > 0) return [...repo.gpgkeys];
+  return SYSTEM_RPM_KEY_DIRS.flatMap((dir) => {
+    try {
+      return fs
+        .readdirSync(repo.origin.startsWith('--rpm-repo') ? dir : underRoot(root, dir))
+        .sort()
+        .map((n) => `file://${dir}/${n}`);
+    } catch {
+      return [];
+    }
+  });
+}
+
+/** The keys a repository allows (see {@link keyLocations}); `https://` keys are fetched with the repository's TLS settings. */
+export async function repoKeys(repo: RpmRepo, rc: RpmRepoContext, tls: ClientTls | undefined): Promise<{ keys: PublicKeys; from: string[]; problems: string[] }> {
   const sets: PublicKeys[] = [];
   const from: string[] = [];
   const problems: string[] = [];
-  const locations = [...repo.gpgkeys];
-  if (locations.length === 0) {
-    for (const dir of SYSTEM_RPM_KEY_DIRS) {
-      let names: string[] = [];
-      try {
-        names = fs.readdirSync(repo.origin.startsWith('--rpm-repo') ? dir : underRoot(rc.root, dir)).sort();
-      } catch {
-        continue;
-      }
-      locations.push(...names.map((n) => `file://${dir}/${n}`));
-    }
-  }
+  const locations = keyLocations(repo, rc.root);
   for (const loc of locations) {
     try {
       let bytes: Buffer;
@@ -129,15 +138,7 @@ export async function repoKeys(repo: RpmRepo, rc: RpmRepoContext): Promise<{ key
           problems.push(`${loc}: offline`);
           continue;
         }
-        const tls = tlsOf(repo, rc.root);
-        bytes = await fetchBytes(loc, {
-          cache: rc.cache,
-          env: envOf(repo, rc.env),
-          tuning: { retries: 1, ...rc.tuning },
-          signal: rc.signal,
-          maxBytes: 4 * 1024 * 1024,
-          ...(tls === undefined ? {} : { tls }),
-        });
+        bytes = await fetchBytes(loc, smallFetch(repo, rc, tls, 4 * 1024 * 1024));
       } else if (loc.startsWith('/')) bytes = readFileFor(repo, rc.root, loc);
       else {
         problems.push(`${loc}: not used (a key must come from a file or an https URL)`);
@@ -184,14 +185,7 @@ async function mirrorsOf(
   rc: RpmRepoContext,
   tls: ClientTls | undefined,
 ): Promise<{ bases: string[]; hashes: { sha256: string[]; sha512: string[] } | undefined; via: string }> {
-  const small = {
-    cache: rc.cache,
-    env: envOf(repo, rc.env),
-    tuning: { retries: 1, ...rc.tuning },
-    signal: rc.signal,
-    maxBytes: 8 * 1024 * 1024,
-    ...(tls === undefined ? {} : { tls }),
-  };
+  const small = smallFetch(repo, rc, tls, 8 * 1024 * 1024);
   if (repo.baseurls.length > 0) return { bases: [...repo.baseurls], hashes: undefined, via: 'baseurl' };
   if (repo.metalink !== undefined) {
     const text = (await fetchBytes(repo.metalink, small)).toString('utf8');
@@ -214,7 +208,7 @@ async function mirrorsOf(
  */
 export async function loadRepo(repo: RpmRepo, rc: RpmRepoContext): Promise<LoadedRepo | undefined> {
   const tls = tlsOf(repo, rc.root);
-  const keyInfo = repo.gpgcheck || repo.repoGpgcheck ? await repoKeys(repo, rc) : undefined;
+  const keyInfo = repo.gpgcheck || repo.repoGpgcheck ? await repoKeys(repo, rc, tls) : undefined;
   const packageKeys = repo.gpgcheck ? keyInfo?.keys : undefined;
   if (rc.offline) {
     const memo = recall(rc.cache, repo);
@@ -222,14 +216,7 @@ export async function loadRepo(repo: RpmRepo, rc: RpmRepoContext): Promise<Loade
     return { repo, base: memo.base, repomd: parseRepomd(memo.text), trust: memo.trust, signers: memo.signers, via: 'remembered', tls, packageKeys };
   }
   const { bases, hashes } = await mirrorsOf(repo, rc, tls);
-  const small = {
-    cache: rc.cache,
-    env: envOf(repo, rc.env),
-    tuning: { retries: 1, ...rc.tuning },
-    signal: rc.signal,
-    maxBytes: 16 * 1024 * 1024,
-    ...(tls === undefined ? {} : { tls }),
-  };
+  const small = smallFetch(repo, rc, tls, 16 * 1024 * 1024);
   let lastError: unknown;
   for (const base of bases) {
     let bytes: Buffer;
