@@ -40,6 +40,8 @@ export const ErrorCode = {
   BTF_INVALID: 'BTF_INVALID',
   /** A kernel module file could not be read or parsed. */
   MODULE_INVALID: 'MODULE_INVALID',
+  /** A CO-RE relocation of a BPF object is malformed, or resolves ambiguously against a kernel's BTF (libbpf would refuse the load). */
+  CORE_RELOCATION: 'CORE_RELOCATION',
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
@@ -132,6 +134,7 @@ export interface ErrorDetailsMap {
   CACHE_LOCKED: { readonly path?: string };
   BTF_INVALID: { readonly offset?: number; readonly kind?: number };
   MODULE_INVALID: { readonly path?: string };
+  CORE_RELOCATION: { readonly object?: string; readonly kernel?: string; readonly section?: string; readonly index?: number };
 }
 
 /** The details of `err` as its code defines them, when `err` is a {@link BpfCompileError} of `code`; else undefined. */

@@ -39,6 +39,7 @@ export const EXIT_BY_ERROR: Readonly<Record<ErrorCode, number>> = {
   CACHE_LOCKED: EXIT.OTHER,
   BTF_INVALID: EXIT.OTHER,
   MODULE_INVALID: EXIT.OTHER,
+  CORE_RELOCATION: EXIT.OTHER,
 };
 
 /** The exit-code section of `--help`. */
