@@ -5,6 +5,8 @@
 import { type Command } from 'commander';
 import { BpfCompileError, ErrorCode } from '../../errors.js';
 import type { BuildSummary } from '../../build/index.js';
+import type { BtfgenResult } from '../../btfgen/index.js';
+import { failIfAny, kernelLines, resultJson } from './btfgen.js';
 import type { CliContext } from '../context.js';
 import { addCompileOptions, compileOptionsOf, type CompileFlags } from '../compile-options.js';
 import { collect } from '../target-options.js';
@@ -19,6 +21,8 @@ export interface BuildOwnFlags {
   strip?: boolean;
   json?: boolean;
   cache?: boolean;
+  btfgen?: string;
+  btfgenBtf?: string[];
 }
 
 /** Parse `--jobs N`. @throws BpfCompileError `USAGE`. */
@@ -32,6 +36,33 @@ export function parseJobs(value: string | undefined): number | undefined {
 /** Human summary line after the status lines. */
 export function summaryLine(s: BuildSummary): string {
   return `${s.built} built, ${s.failed} failed (${s.targets.join(', ')})`;
+}
+
+/** `build --btfgen DIR`: tailored BTF for the CO-RE objects of a successful build (one target only: BTF is per arch). */
+async function tailorBuilt(ctx: CliContext, summary: BuildSummary, outDir: string, kernels: readonly string[], btf: string | undefined, json: boolean): Promise<BtfgenResult> {
+  if (summary.targets.length > 1) {
+    throw new BpfCompileError(ErrorCode.USAGE, `--btfgen tailors for one target at a time; this build has ${summary.targets.length} (${summary.targets.join(', ')})`, {
+      hint: "Kernel BTF is per architecture: run `build --btfgen` once per --arch, each with that arch's kernels.",
+    });
+  }
+  const objects = summary.items.filter((i) => i.ok && i.mode === 'core').map((i) => i.output);
+  if (objects.length === 0) {
+    throw new BpfCompileError(ErrorCode.USAGE, '--btfgen: none of the objects built is a CO-RE object', {
+      hint: 'CO-RE objects are compiled against a vmlinux.h (--headers vmlinux, or #include "vmlinux.h"); kernel-header builds need no BTF.',
+    });
+  }
+  const { btfgen } = await import('../../btfgen/index.js');
+  const result = await btfgen({
+    objects,
+    btf: kernels.length > 0 ? kernels : btf === undefined ? [] : [btf],
+    outDir,
+    onKernel: (r) => {
+      if (json) return;
+      if (!r.ok) ctx.io.stderr(`${kernelLines(r).join('\n')}\n`);
+      else if (!ctx.quiet()) ctx.io.stdout(`${kernelLines(r).join('\n')}\n`);
+    },
+  });
+  return result;
 }
 
 /**
@@ -52,6 +83,13 @@ export function register(program: Command, ctx: CliContext): void {
       .option('--strip', 'strip debug info with llvm-strip -g, keeping .BTF and .BTF.ext')
       .option('--json', 'print the build summary as JSON on stdout')
       .option('--no-cache', 'compile even when an unchanged object is cached')
+      .option('--btfgen <dir>', 'then write tailored BTF for the CO-RE objects built into <dir> (see `bpf-compile btfgen`): one <release>.btf per kernel')
+      .option(
+        '--btfgen-btf <path>',
+        "kernel BTF to tailor for with --btfgen: file or directory (btfhub-archive checkout); repeatable (default: --btf, else the running kernel's)",
+        collect,
+        [],
+      )
       .addHelpText(
         'after',
         '\nThe shared --arch takes a comma-separated list here (--arch x86_64,aarch64,s390x).\nExample:\n  bpf-compile build src/*.bpf.c --out-dir build --arch x86,arm64 --depfile',
@@ -82,8 +120,12 @@ export function register(program: Command, ctx: CliContext): void {
         if (item.ok && item.diagnostics !== '') io.stderr(item.diagnostics.endsWith('\n') ? item.diagnostics : `${item.diagnostics}\n`);
       }
     }
-    if (flags.json === true) io.stdout(`${JSON.stringify(summary, null, 2)}\n`);
-    else io.stdout(`${summaryLine(summary)}\n`);
+    const tailored = summary.ok && flags.btfgen !== undefined ? await tailorBuilt(ctx, summary, flags.btfgen, flags.btfgenBtf ?? [], flags.btf, flags.json === true) : undefined;
+    if (flags.json === true) io.stdout(`${JSON.stringify(tailored === undefined ? summary : { ...summary, btfgen: resultJson(tailored) }, null, 2)}\n`);
+    else
+      io.stdout(
+        `${summaryLine(summary)}${tailored === undefined ? '' : `; tailored BTF for ${tailored.kernels.filter((k) => k.ok).length} of ${tailored.kernels.length} kernel(s) in ${flags.btfgen}`}\n`,
+      );
     if (!summary.ok) {
       for (const item of summary.items) {
         if (!item.ok && item.error?.diagnostics !== undefined) io.stderr(`--- ${item.source} (${item.target}):\n${item.error.diagnostics.trimEnd()}\n`);
@@ -92,5 +134,6 @@ export function register(program: Command, ctx: CliContext): void {
         details: { failed: summary.items.filter((i) => !i.ok).map((i) => `${i.source} (${i.target})`) },
       });
     }
+    if (tailored !== undefined) failIfAny(tailored);
   });
 }
