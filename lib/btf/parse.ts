@@ -72,7 +72,7 @@ export function parseHeader(data: Uint8Array): BtfHeader {
   if (typeOff + typeLen > body) throw invalid('BTF type section lies outside the blob', { offset: 8, typeOff, typeLen, size: data.length });
   if (strOff + strLen > body) throw invalid('BTF string section lies outside the blob', { offset: 16, strOff, strLen, size: data.length });
   if (typeLen % 4 !== 0) throw invalid(`BTF type section length ${typeLen} is not a multiple of 4`, { offset: 12, typeLen });
-  if (typeOff < strOff ? typeOff + typeLen > strOff : strOff + strLen > typeOff) {
+  if (typeLen > 0 && strLen > 0 && (typeOff < strOff ? typeOff + typeLen > strOff : strOff + strLen > typeOff)) {
     throw invalid('BTF type and string sections overlap', { offset: 8, typeOff, typeLen, strOff, strLen });
   }
   return { version, flags, hdrLen, typeOff, typeLen, strOff, strLen, byteOrder: little ? 'little' : 'big' };

@@ -142,7 +142,9 @@ export function tailorBtf(
   for (const obj of objects) {
     const outcomes = resolveRelos(obj, kernel, kernelName, index);
     relocations += outcomes.length;
-    for (const o of outcomes) if (o.target !== undefined) marks.record(o.target);
+    // Every matching candidate, not only the first (bpftool keeps the first): libbpf prunes its candidate list to the
+    // matches of each relocation, so a later relocation of the same type may need a candidate the first one did not.
+    for (const o of outcomes) for (const m of o.matches) marks.record(m);
     unresolved.push(...unresolvedOf(obj, outcomes));
   }
   const { bytes, types } = writeTailored(marks);

@@ -32,6 +32,8 @@ export interface ReloOutcome {
   readonly access: string;
   /** The kernel spec the value comes from (the first matching candidate); `undefined` when none matched. */
   readonly target: CoreSpec | undefined;
+  /** Every matching candidate's spec (the first is `target`): all agree, and all stay candidates for later relocations. */
+  readonly matches: readonly CoreSpec[];
   /** The value libbpf patches in. */
   readonly value: ReloValue;
 }
@@ -107,7 +109,7 @@ export function resolveRelos(obj: BpfObjectRelos, kernel: Btf, kernelName: strin
     const access = formatSpec(spec, typeName || '<anon>');
     try {
       if (relo.kind === ReloKindNumber.TYPE_ID_LOCAL) {
-        out.push({ relo, typeName, kindName, access, target: undefined, value: reloValue(relo.kind, spec) });
+        out.push({ relo, typeName, kindName, access, target: undefined, matches: [], value: reloValue(relo.kind, spec) });
         continue;
       }
       if (typeName === '') throw failure(obj, kernelName, relo, `${kindName} relocations of anonymous types are not supported by libbpf`);
@@ -117,6 +119,7 @@ export function resolveRelos(obj: BpfObjectRelos, kernel: Btf, kernelName: strin
         cands.set(relo.typeId, list);
       }
       const kept: number[] = [];
+      const matches: CoreSpec[] = [];
       let target: CoreSpec | undefined;
       let value: ReloValue | undefined;
       for (const id of list) {
@@ -138,11 +141,12 @@ export function resolveRelos(obj: BpfObjectRelos, kernel: Btf, kernelName: strin
           throw failure(obj, kernelName, relo, `${access}: relocation decision ambiguity between kernel types [${target.rootTypeId}] and [${id}]`);
         }
         kept.push(id);
+        matches.push(m);
       }
       if (kept.length > 0) cands.set(relo.typeId, kept);
       // libbpf computes the local side too (and fails on what it cannot compute); the value is the target's.
       reloValue(relo.kind, spec);
-      out.push({ relo, typeName, kindName, access, target, value: value ?? reloValue(relo.kind, undefined) });
+      out.push({ relo, typeName, kindName, access, target, matches, value: value ?? reloValue(relo.kind, undefined) });
     } catch (err) {
       if (err instanceof CalcError) throw failure(obj, kernelName, relo, `${access}: ${err.message}`);
       throw err;

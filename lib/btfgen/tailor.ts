@@ -10,6 +10,11 @@
  *   stopping at composites behind pointers; enum relocations keep the whole enum;
  * - the kept types are written in their original order with new ids; an id that points at a dropped type
  *   becomes 0.
+ *
+ * One deliberate difference from bpftool: the caller marks every kernel candidate a relocation matches, not only the
+ * first. libbpf narrows a type's candidate list to the matches of each relocation, so with only the first kept, a
+ * later relocation of the same type could find nothing in the tailored BTF where the full one has a match. With
+ * kernels whose BTF has one type per name (the normal case after deduplication) both keep the same types.
  */
 import type { Btf } from '../btf/btf.js';
 import { arrayElemType, arrayIndexType, infoVlen, kindOf, MEMBER_WORDS, memberType, paramType, sizeTypeOf } from '../btf/table.js';
