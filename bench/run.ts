@@ -16,6 +16,7 @@ const BENCHES: ReadonlyArray<readonly [title: string, file: string, fn: string]>
   ['distro repositories', 'distro.ts', 'runDistroBench'],
   ['rpm repositories', 'distro-rpm.ts', 'runDistroRpmBench'],
   ['BTF → vmlinux.h', 'btf.ts', 'runBtfBench'],
+  ['tailored BTF (btfgen)', 'btfgen.ts', 'runBtfgenBench'],
 ];
 
 const only = process.argv.slice(2);

@@ -59,6 +59,7 @@ export {
 } from './btf/index.js';
 export { vmlinuxHeaderFromCache, type VmlinuxHeaderFromCache, type VmlinuxHeaderFromCacheOptions } from './btf/cache.js';
 export { extractBtfFromArchive } from './btf/btf-archive.js';
+export { btfgen, tailorBtf, type BtfgenOptions, type BtfgenResult, type KernelReport, type KernelFailure, type UnresolvedRelo } from './btfgen/index.js';
 // cache maintenance; the entry protocol itself (ensureEntry, openCache, …) is the subpath export `bpf-compile/cache`
 export { cachePath, listEntries, prune, clear, type CacheRef, type EntryInfo, type PruneOptions, type PruneResult } from './cache/index.js';
 export {

@@ -39,6 +39,11 @@ export class StringTable {
     this.#isAscii = isAscii(bytes);
   }
 
+  /** This table's own bytes (a split table's offsets start at `base.length`, see {@link StringTable.length}). */
+  get ownBytes(): Uint8Array {
+    return this.#bytes;
+  }
+
   /** True when `off` addresses a byte of this table (or its base's). */
   has(off: number): boolean {
     return off >= 0 && off < this.length;

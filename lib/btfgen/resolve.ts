@@ -13,6 +13,7 @@
  */
 import type { Btf } from '../btf/btf.js';
 import { nameOffOf } from '../btf/table.js';
+import { BtfKind } from '../btf/types.js';
 import { BpfCompileError, ErrorCode } from '../errors.js';
 import { CalcError, reloValue, sameValue, type ReloValue } from './calc.js';
 import { essentialName, kindAt, kindsCoreCompat } from './compat.js';
@@ -38,6 +39,11 @@ export interface ReloOutcome {
   readonly value: ReloValue;
 }
 
+/** Functions, variables, sections and tags are never relocation candidates. */
+function isCandidateKind(kind: number): boolean {
+  return kind !== BtfKind.FUNC && kind !== BtfKind.VAR && kind !== BtfKind.DATASEC && kind !== BtfKind.DECL_TAG;
+}
+
 /** Kernel type ids by essential name, for the names some object relocates against (one scan of the kernel BTF). */
 export class CandidateIndex {
   readonly #kernel: Btf;
@@ -47,14 +53,57 @@ export class CandidateIndex {
   constructor(kernel: Btf, names: Iterable<string>) {
     this.#kernel = kernel;
     for (const n of names) this.#ids.set(n, []);
+    if (kernel.base === undefined) this.#byOffsets();
+    else this.#byNames();
+  }
+
+  /**
+   * Index without reading every name: find where each wanted name lies in the string table — as a whole string
+   * (`name\0`), or as the essential part before a flavour separator (`name___x`, libbpf's `X___Y` rule, last one per
+   * string) — then match types by name offset. A string table has few flavoured names, so this is a few native
+   * searches and one pass over the type records.
+   */
+  #byOffsets(): void {
+    const own = this.#kernel.strings.ownBytes;
+    const bytes = Buffer.from(own.buffer, own.byteOffset, own.byteLength);
+    const seps: number[] = [];
+    for (let at = bytes.indexOf('___'); at >= 0; at = bytes.indexOf('___', at + 1)) {
+      const before = bytes[at - 1];
+      const after = bytes[at + 3];
+      if (before === undefined || before === 0x5f || before === 0 || after === 0x5f || after === 0 || after === undefined) continue;
+      const last = seps[seps.length - 1];
+      if (last !== undefined && bytes.indexOf(0, last) > at) seps[seps.length - 1] = at - 1;
+      else seps.push(at - 1);
+    }
+    const lists: number[][] = [];
+    // slot[off] = 1 + index in `lists` of the essential name of the string at offset `off`
+    const slot = new Uint16Array(bytes.length);
+    for (const [name, list] of this.#ids) {
+      if (name === '' || lists.length === 0xfffe) continue;
+      lists.push(list);
+      const needle = Buffer.from(`${name}\0`, 'utf8');
+      for (let at = bytes.indexOf(needle); at >= 0; at = bytes.indexOf(needle, at + 1)) slot[at] = lists.length;
+      const len = needle.length - 1;
+      for (const i of seps) {
+        const q = i + 1 - len;
+        if (q >= 0 && bytes.compare(needle, 0, len, q, i + 1) === 0) slot[q] = lists.length;
+      }
+    }
+    const { words, start, count } = this.#kernel.table;
+    for (let id = 1; id < count; id++) {
+      const st = start[id]!;
+      const s = slot[words[st]!]!;
+      if (s !== 0 && isCandidateKind((words[st + 1]! >>> 24) & 0x1f)) lists[s - 1]!.push(id);
+    }
+  }
+
+  #byNames(): void {
+    const kernel = this.#kernel;
     const strings = kernel.strings;
     const table = kernel.table;
     for (let id = 1; id < kernel.count; id++) {
       const off = nameOffOf(table, id);
-      if (off === 0) continue;
-      const k = kindAt(kernel, id);
-      // Functions, variables, sections and tags are never relocation candidates; skip their names unread.
-      if (k === 12 || k === 14 || k === 15 || k === 17) continue;
+      if (off === 0 || !isCandidateKind(kindAt(kernel, id))) continue;
       const list = this.#ids.get(essentialName(strings.get(off)));
       if (list !== undefined) list.push(id);
     }
