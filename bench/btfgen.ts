@@ -16,6 +16,7 @@ import { execa } from 'execa';
 import { vmlinuxHeaderFromCache } from '../lib/btf/cache.js';
 import { SYSFS_VMLINUX } from '../lib/btf/load.js';
 import { btfgen } from '../lib/btfgen/index.js';
+import { coreClangArgs } from '../test/helpers/bpf.js';
 import { median, sideBySide, timeOnce, type BenchResult } from './util.js';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
@@ -42,23 +43,7 @@ export async function runBtfgenBench(): Promise<BenchResult[]> {
     const objects: string[] = [];
     for (const name of EXAMPLES) {
       const out = path.join(dir, `${name}.bpf.o`);
-      await execa('clang', [
-        '-g',
-        '-O2',
-        '-target',
-        'bpfel',
-        '-D__TARGET_ARCH_x86',
-        '-mcpu=v3',
-        `-I${h.dir}`,
-        '-idirafter',
-        '/usr/include/x86_64-linux-gnu',
-        '-idirafter',
-        '/usr/include',
-        '-c',
-        path.join(ROOT, 'examples', `${name}.bpf.c`),
-        '-o',
-        out,
-      ]);
+      await execa('clang', coreClangArgs(h.dir, path.join(ROOT, 'examples', `${name}.bpf.c`), out));
       objects.push(out);
     }
     const kernel = path.join(dir, 'vmlinux.btf');

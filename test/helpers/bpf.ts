@@ -69,3 +69,28 @@ export function udpPacket(dport: number): Buffer {
   udp.writeUInt16BE(8, 4);
   return Buffer.concat([eth, ip, udp]);
 }
+
+/**
+ * The clang command line of a CO-RE object for x86-64 against a generated vmlinux.h in `headerDir` (as the examples'
+ * comments give it): `-g -O2 -target bpfel -D__TARGET_ARCH_x86 -mcpu=v3`, libbpf's headers from /usr/include.
+ */
+export function coreClangArgs(headerDir: string, src: string, out: string, extra: readonly string[] = []): string[] {
+  return [
+    '-g',
+    '-O2',
+    '-target',
+    'bpfel',
+    '-D__TARGET_ARCH_x86',
+    '-mcpu=v3',
+    `-I${headerDir}`,
+    '-idirafter',
+    '/usr/include/x86_64-linux-gnu',
+    '-idirafter',
+    '/usr/include',
+    ...extra,
+    '-c',
+    src,
+    '-o',
+    out,
+  ];
+}

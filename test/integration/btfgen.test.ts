@@ -16,7 +16,7 @@ import { parseBtf, SYSFS_VMLINUX, type Btf } from '../../lib/btf/index.js';
 import { vmlinuxHeaderFromCache } from '../../lib/btf/cache.js';
 import { CandidateIndex, loadBpfObject, relocatedNames, resolveRelos } from '../../lib/btfgen/index.js';
 import { ReloKindNumber } from '../../lib/btfgen/kinds.js';
-import { bpfLoadPermitted } from '../helpers/bpf.js';
+import { bpfLoadPermitted, coreClangArgs } from '../helpers/bpf.js';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const BIN = path.join(ROOT, 'bin/bpf-compile.ts');
@@ -50,28 +50,7 @@ const names: string[] = [];
 let matchesClang: string | undefined;
 
 async function clang(cc: string, src: string, out: string, extra: string[] = []): Promise<void> {
-  const r = await execa(
-    cc,
-    [
-      '-g',
-      '-O2',
-      '-target',
-      'bpfel',
-      '-D__TARGET_ARCH_x86',
-      '-mcpu=v3',
-      `-I${headerDir}`,
-      '-idirafter',
-      '/usr/include/x86_64-linux-gnu',
-      '-idirafter',
-      '/usr/include',
-      ...extra,
-      '-c',
-      src,
-      '-o',
-      out,
-    ],
-    { reject: false, all: true },
-  );
+  const r = await execa(cc, coreClangArgs(headerDir, src, out, extra), { reject: false, all: true });
   assert.equal(r.exitCode, 0, `${cc} ${src}:\n${String(r.all)}`);
 }
 

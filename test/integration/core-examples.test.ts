@@ -10,7 +10,7 @@ import { after, before, describe, it } from 'node:test';
 import { execa } from 'execa';
 import { SYSFS_VMLINUX } from '../../lib/btf/index.js';
 import { vmlinuxHeaderFromCache } from '../../lib/btf/cache.js';
-import { bpfLoadPermitted, loadAll } from '../helpers/bpf.js';
+import { bpfLoadPermitted, coreClangArgs, loadAll } from '../helpers/bpf.js';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const EXAMPLES = ['core_kprobe', 'core_exec', 'core_kfunc'] as const;
@@ -44,27 +44,7 @@ describe('CO-RE examples', { skip }, () => {
     it(`${name}.bpf.c compiles against the cached vmlinux.h and loads`, async (t) => {
       const src = path.join(ROOT, 'examples', `${name}.bpf.c`);
       const obj = path.join(tmp, `${name}.bpf.o`);
-      const cc = await execa(
-        'clang',
-        [
-          '-g',
-          '-O2',
-          '-target',
-          'bpfel',
-          '-D__TARGET_ARCH_x86',
-          '-mcpu=v3',
-          `-I${headerDir}`,
-          '-idirafter',
-          '/usr/include/x86_64-linux-gnu',
-          '-idirafter',
-          '/usr/include',
-          '-c',
-          src,
-          '-o',
-          obj,
-        ],
-        { reject: false, all: true },
-      );
+      const cc = await execa('clang', coreClangArgs(headerDir, src, obj), { reject: false, all: true });
       if (cc.exitCode === undefined) return t.skip(`clang did not run: ${cc.message}`);
       assert.equal(cc.exitCode, 0, String(cc.all));
       assert.equal(String(cc.all).trim(), '', 'no compiler warnings');
