@@ -5,7 +5,7 @@
 import { Command, CommanderError } from 'commander';
 import { BpfCompileError, ErrorCode, errorDetails } from '../errors.js';
 import { packageInfo } from '../system/package-info.js';
-import { COMMANDS } from './commands/index.js';
+import { commandsFor } from './commands/index.js';
 import { cliContext, defaultIo, type CliIo } from './context.js';
 import { EXIT, EXIT_BY_ERROR, EXIT_HELP } from './exit-codes.js';
 import { formatError } from './format.js';
@@ -13,8 +13,8 @@ import { formatError } from './format.js';
 export type { CliIo } from './context.js';
 export type { TargetFlags } from './target-options.js';
 
-/** Build the command tree. Actions write through `io`. */
-export function buildProgram(io: CliIo = defaultIo): Command {
+/** Build the command tree for `args` (the words after the executable; see `commandsFor`). Actions write through `io`. */
+export async function buildProgram(io: CliIo = defaultIo, args: readonly string[] = []): Promise<Command> {
   const program = new Command('bpf-compile');
   program
     .description('Find the right kernel headers and compile eBPF C programs with the right clang/LLVM pipeline.')
@@ -26,13 +26,15 @@ export function buildProgram(io: CliIo = defaultIo): Command {
     .configureOutput({ writeOut: io.stdout, writeErr: io.stderr })
     .exitOverride();
   const ctx = cliContext(program, io);
-  for (const register of COMMANDS) register(program, ctx);
+  const rows = commandsFor(args);
+  const modules = await Promise.all(rows.map((r) => r.load()));
+  for (const m of modules) m.register(program, ctx);
   return program;
 }
 
 /** Run the CLI; resolves to the exit code (never throws). */
 export async function main(argv: readonly string[], io: CliIo = defaultIo): Promise<number> {
-  const program = buildProgram(io);
+  const program = await buildProgram(io, argv.slice(2));
   try {
     await program.parseAsync([...argv]);
     return EXIT.OK;
