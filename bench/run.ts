@@ -9,6 +9,7 @@ import { printResults, type BenchResult } from './util.js';
 
 /** Benchmark modules and the function each exports. */
 const BENCHES: ReadonlyArray<readonly [title: string, file: string, fn: string]> = [
+  ['whole process', 'cli.ts', 'runCliBench'],
   ['compile', 'compile.ts', 'runCompileBench'],
   ['warm headers', 'headers.ts', 'runHeadersBench'],
   ['extraction', 'extract.ts', 'runExtractBench'],
