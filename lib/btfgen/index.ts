@@ -23,9 +23,14 @@ import { BpfCompileError, ErrorCode, isBpfCompileError } from '../errors.js';
 import { writeFileAtomic } from '../system/atomic-file.js';
 import { RESOLVES_TO_ZERO } from './kinds.js';
 import { expandKernelInputs, type KernelInput } from './kernels.js';
-import { loadBpfObject, type BpfObjectRelos } from './object.js';
+import { readBpfObject, readObjectFile, type BpfObjectRelos } from './object.js';
+import { BtfgenState, inputIdentity, objectsDigest, sha256Hex } from './state.js';
+import { packageInfo } from '../system/package-info.js';
 import { CandidateIndex, relocatedNames, resolveRelos, type ReloOutcome } from './resolve.js';
 import { Marks, writeTailored } from './tailor.js';
+
+/** Bumped whenever the tailored output for the same inputs changes (invalidates every recorded up-to-date state). */
+const TAILOR_FORMAT = 'tailor-1';
 
 export { readBpfObject, loadBpfObject, type BpfObjectRelos } from './object.js';
 export { parseCoreRelos, type CoreRelo } from './ext.js';
@@ -45,6 +50,8 @@ export interface BtfgenOptions {
   readonly btf?: readonly string[];
   /** Output directory: one `<release>.btf` per kernel, mirroring a directory input's layout. */
   readonly outDir: string;
+  /** Tailor every kernel again, even those whose output is up to date (see `state.ts`). */
+  readonly force?: boolean;
   /** Called after each kernel (progress). */
   readonly onKernel?: (report: KernelReport | KernelFailure) => void;
   /** Stops between kernels. */
@@ -87,6 +94,8 @@ export interface KernelReport {
   readonly relocations: number;
   /** The relocations this kernel cannot satisfy. */
   readonly unresolved: readonly UnresolvedRelo[];
+  /** The output was already up to date (same kernel input, objects and tool version): nothing was written. */
+  readonly upToDate: boolean;
 }
 
 /** A kernel for which nothing was written: its BTF is unreadable, or an object's relocations fail on it. */
@@ -172,39 +181,63 @@ export async function btfgen(opts: BtfgenOptions): Promise<BtfgenResult> {
     inputs = [SYSFS_VMLINUX];
   }
   const kernels = expandKernelInputs(inputs);
-  const objects: BpfObjectRelos[] = [];
-  for (const o of opts.objects) objects.push(await loadBpfObject(o));
+  const files: { path: string; bytes: Buffer; sha256: string }[] = [];
+  for (const o of opts.objects) {
+    const bytes = await readObjectFile(o);
+    files.push({ path: o, bytes, sha256: sha256Hex(bytes) });
+  }
+  // parsed when the first kernel needs tailoring (a rerun with everything up to date parses nothing)
+  let parsed: BpfObjectRelos[] | undefined;
+  const objects = (): BpfObjectRelos[] => (parsed ??= files.map((f) => readBpfObject(f.bytes, f.path)));
   const outDir = path.resolve(opts.outDir);
+  const state = new BtfgenState(outDir, `${packageInfo().version}/${TAILOR_FORMAT}`, objectsDigest(files));
   const reports: (KernelReport | KernelFailure)[] = [];
   for (const k of kernels) {
     opts.signal?.throwIfAborted();
+    const out = path.join(outDir, k.output);
+    const identity = inputIdentity(k.file);
+    const kept = opts.force === true ? undefined : state.upToDate(k.output, out, k.file, identity);
     let report: KernelReport | KernelFailure;
-    try {
-      const kernel = await readKernel(k);
-      const t = tailorBtf(kernel, k.file, objects);
-      const out = path.join(outDir, k.output);
-      try {
-        fs.mkdirSync(path.dirname(out), { recursive: true });
-        await writeFileAtomic(out, t.bytes);
-      } catch (err) {
-        throw new BpfCompileError(ErrorCode.OUTPUT_UNWRITABLE, `cannot write ${out}: ${err instanceof Error ? err.message : String(err)}`, { details: { path: out }, cause: err });
-      }
+    if (kept !== undefined) {
+      state.record(k.output, kept);
       report = {
         ok: true,
         kernel: k.file,
         output: out,
-        types: t.types,
-        kernelTypes: kernel.count - 1,
-        bytes: t.bytes.length,
-        relocations: t.relocations,
-        unresolved: t.unresolved,
+        types: kept.types,
+        kernelTypes: kept.kernelTypes,
+        bytes: fs.statSync(out).size,
+        relocations: kept.relocations,
+        unresolved: kept.unresolved as UnresolvedRelo[],
+        upToDate: true,
       };
-    } catch (err) {
-      if (!isBpfCompileError(err) || err.code === ErrorCode.OUTPUT_UNWRITABLE) throw err;
-      report = { ok: false, kernel: k.file, error: err };
+    } else {
+      const objs = objects(); // a malformed object fails the whole run, not one kernel
+      try {
+        const kernel = await readKernel(k);
+        const t = tailorBtf(kernel, k.file, objs);
+        try {
+          fs.mkdirSync(path.dirname(out), { recursive: true });
+          await writeFileAtomic(out, t.bytes);
+        } catch (err) {
+          throw new BpfCompileError(ErrorCode.OUTPUT_UNWRITABLE, `cannot write ${out}: ${err instanceof Error ? err.message : String(err)}`, {
+            details: { path: out },
+            cause: err,
+          });
+        }
+        const r = { types: t.types, kernelTypes: kernel.count - 1, relocations: t.relocations, unresolved: t.unresolved };
+        // an input that changed while it was read is not remembered: the next run tailors it again
+        if (identity !== undefined && inputIdentity(k.file) === identity) state.record(k.output, { input: path.resolve(k.file), identity, sha256: sha256Hex(t.bytes), ...r });
+        report = { ok: true, kernel: k.file, output: out, bytes: t.bytes.length, ...r, upToDate: false };
+      } catch (err) {
+        if (!isBpfCompileError(err) || err.code === ErrorCode.OUTPUT_UNWRITABLE) throw err;
+        report = { ok: false, kernel: k.file, error: err };
+      }
     }
     reports.push(report);
     opts.onKernel?.(report);
   }
-  return { ok: reports.every((r) => r.ok), kernels: reports, objects: objects.map((o) => ({ path: o.path, relocations: o.relos.length })) };
+  state.save();
+  // relocation counts need the parsed objects; when every kernel was up to date they are parsed here (cheap: no kernel)
+  return { ok: reports.every((r) => r.ok), kernels: reports, objects: objects().map((o) => ({ path: o.path, relocations: o.relos.length })) };
 }

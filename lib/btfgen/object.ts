@@ -65,9 +65,13 @@ export function readBpfObject(data: Uint8Array, file: string): BpfObjectRelos {
 
 /** Read a BPF object file. @throws BpfCompileError `INPUT_UNREADABLE`, `BTF_INVALID`. */
 export async function loadBpfObject(file: string): Promise<BpfObjectRelos> {
-  let data: Buffer;
+  return readBpfObject(await readObjectFile(file), file);
+}
+
+/** The bytes of an object file. @throws BpfCompileError `INPUT_UNREADABLE`. */
+export async function readObjectFile(file: string): Promise<Buffer> {
   try {
-    data = await fs.readFile(file);
+    return await fs.readFile(file);
   } catch (err) {
     throw new BpfCompileError(ErrorCode.INPUT_UNREADABLE, `cannot read BPF object ${file}: ${(err as Error).message}`, {
       hint: 'Check the path; build the objects first (`bpf-compile build`).',
@@ -75,5 +79,4 @@ export async function loadBpfObject(file: string): Promise<BpfObjectRelos> {
       cause: err,
     });
   }
-  return readBpfObject(data, file);
 }

@@ -528,6 +528,42 @@ describe('btfgen() with files', () => {
     );
   });
 
+  it('a rerun skips kernels whose input, objects and output are unchanged, and redoes the rest', async () => {
+    const b = new BtfBuilder();
+    const l = localTask(b);
+    const obj = path.join(tmp, 'u.bpf.o');
+    const ext = btfExt(b, 'kprobe/x', [{ typeId: l.task, access: '0:0', kind: K.FIELD_BYTE_OFFSET }]);
+    const objBytes = wrapInElf({ '.BTF': b.build(), '.BTF.ext': ext });
+    fs.writeFileSync(obj, objBytes);
+    const dir = path.join(tmp, 'kernels');
+    fs.mkdirSync(dir);
+    const kb = new BtfBuilder();
+    const kInt = kb.int('int', 4, { signed: true });
+    kb.struct('task', 8, [{ name: 'tgid', type: kInt, bitOffset: 32 }]);
+    for (const n of ['a', 'b', 'c']) fs.writeFileSync(path.join(dir, `${n}.btf`), kb.build());
+    const out = path.join(tmp, 'u-out');
+    const run = async (force = false): Promise<string[]> => {
+      const r = await btfgen({ objects: [obj], btf: [dir], outDir: out, force });
+      return r.kernels.map((k) => (k.ok ? `${path.basename(k.output)}:${k.upToDate ? 'kept' : 'made'}` : 'failed'));
+    };
+    assert.deepEqual(await run(), ['a.btf:made', 'b.btf:made', 'c.btf:made']);
+    const first = fs.readFileSync(path.join(out, 'a.btf'));
+    assert.deepEqual(await run(), ['a.btf:kept', 'b.btf:kept', 'c.btf:kept']);
+    // a changed input, a damaged output: only those are made again
+    const bBtf = path.join(dir, 'b.btf');
+    fs.utimesSync(bBtf, new Date(), new Date(Date.now() + 5000));
+    fs.appendFileSync(path.join(out, 'c.btf'), 'x');
+    assert.deepEqual(await run(), ['a.btf:kept', 'b.btf:made', 'c.btf:made']);
+    assert.deepEqual(fs.readFileSync(path.join(out, 'c.btf')), first);
+    assert.deepEqual(await run(true), ['a.btf:made', 'b.btf:made', 'c.btf:made']);
+    // another object set, or a torn state file: everything again
+    fs.writeFileSync(obj, Buffer.concat([objBytes, Buffer.alloc(8)]));
+    assert.deepEqual(await run(), ['a.btf:made', 'b.btf:made', 'c.btf:made']);
+    fs.writeFileSync(path.join(out, '.btfgen-state.json'), '{"format":1,');
+    assert.deepEqual(await run(), ['a.btf:made', 'b.btf:made', 'c.btf:made']);
+    assert.deepEqual(await run(), ['a.btf:kept', 'b.btf:kept', 'c.btf:kept']);
+  });
+
   it('refuses inputs that would be written to the same file, and directories without BTF', () => {
     const a = path.join(tmp, 'a');
     const c = path.join(tmp, 'c');

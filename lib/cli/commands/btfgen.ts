@@ -16,7 +16,7 @@ export function unresolvedLine(u: UnresolvedRelo): string {
 /** The lines printed for one kernel. */
 export function kernelLines(r: KernelReport | KernelFailure): string[] {
   if (!r.ok) return [`${r.kernel}: FAILED: ${r.error.message}`];
-  const head = `${r.output}  ${r.types} of ${r.kernelTypes} types, ${r.bytes} bytes${r.unresolved.length > 0 ? `, ${r.unresolved.length} relocation(s) unresolved` : ''}`;
+  const head = `${r.output}  ${r.types} of ${r.kernelTypes} types, ${r.bytes} bytes${r.unresolved.length > 0 ? `, ${r.unresolved.length} relocation(s) unresolved` : ''}${r.upToDate ? ' (up to date)' : ''}`;
   return [head, ...r.unresolved.map(unresolvedLine)];
 }
 
@@ -54,18 +54,20 @@ export function register(program: Command, ctx: CliContext): void {
       [],
     )
     .requiredOption('-o, --out-dir <dir>', "where the tailored files go: <release>.btf, mirroring a directory input's layout")
+    .option('--force', 'tailor every kernel again, even when its file is up to date (same kernel BTF, objects and bpf-compile version)')
     .option('--json', 'print the result as JSON')
     .addHelpText(
       'after',
       '\nRelocations a kernel cannot satisfy are listed per object (existence checks that are 0 there, or poisoned instructions).\nExit status 5 when a kernel got no file (its BTF unreadable, or a relocation ambiguous there, as libbpf would refuse it).\nExample:\n  bpf-compile btfgen build/*.bpf.o --btf btfhub-archive/ubuntu/20.04 -o src/btf',
     )
-    .action(async (objects: string[], flags: { btf: string[]; outDir: string; json?: boolean }) => {
+    .action(async (objects: string[], flags: { btf: string[]; outDir: string; force?: boolean; json?: boolean }) => {
       const { btfgen } = await import('../../btfgen/index.js');
       const quiet = ctx.quiet();
       const result = await btfgen({
         objects,
         btf: flags.btf,
         outDir: flags.outDir,
+        force: flags.force === true,
         onKernel: (r) => {
           if (flags.json === true) return;
           if (!r.ok) ctx.io.stderr(`${kernelLines(r).join('\n')}\n`);
@@ -75,8 +77,11 @@ export function register(program: Command, ctx: CliContext): void {
       if (flags.json === true) ctx.io.stdout(`${JSON.stringify(resultJson(result), null, 2)}\n`);
       else if (!quiet) {
         const ok = result.kernels.filter((k) => k.ok).length;
+        const same = result.kernels.filter((k) => k.ok && k.upToDate).length;
         const relos = result.objects.reduce((n, o) => n + o.relocations, 0);
-        ctx.io.stdout(`tailored BTF for ${ok} of ${result.kernels.length} kernel(s) in ${flags.outDir} (${result.objects.length} object(s), ${relos} CO-RE relocation(s))\n`);
+        ctx.io.stdout(
+          `tailored BTF for ${ok} of ${result.kernels.length} kernel(s) in ${flags.outDir}${same > 0 ? ` (${same} up to date)` : ''} (${result.objects.length} object(s), ${relos} CO-RE relocation(s))\n`,
+        );
       }
       failIfAny(result);
     });
