@@ -226,9 +226,18 @@ function compositesMatch(local: Btf, localId: number, targ: Btf, targId: number,
   return 1;
 }
 
-/** `__bpf_core_types_match` (root names already matched by the caller). */
+/**
+ * Most type pairs one {@link typesMatch} call may compare. libbpf bounds only the depth (32), which leaves the work
+ * exponential in the member counts for hostile BTF (structs that contain each other); real types need a few hundred.
+ */
+export const MATCH_BUDGET = 200_000;
+
+let budget = MATCH_BUDGET;
+
+/** `__bpf_core_types_match` (root names already matched by the caller); -1 also when {@link MATCH_BUDGET} runs out. */
 export function typesMatch(local: Btf, localId: number, targ: Btf, targId: number, behindPtr = false, level = 32): number {
-  if (level <= 0) return -1;
+  if (level === 32) budget = MATCH_BUDGET;
+  if (level <= 0 || --budget < 0) return -1;
   for (let depth = 32; depth > 0; depth--) {
     localId = skipModsAndTypedefs(local, localId);
     targId = skipModsAndTypedefs(targ, targId);

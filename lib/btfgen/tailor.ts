@@ -30,6 +30,8 @@ export class Marks {
   readonly types: Uint8Array;
   /** Word index of every kept struct/union member (`start + 3 + i * 3`). */
   readonly members = new Set<number>();
+  /** Structs/unions whose members {@link Marks.typeMatch} has kept already (hostile BTF may nest them in a cycle). */
+  readonly #expanded = new Set<number>();
 
   constructor(kernel: Btf) {
     this.kernel = kernel;
@@ -83,7 +85,8 @@ export class Marks {
       switch (kindOf(t, id)) {
         case BtfKind.STRUCT:
         case BtfKind.UNION: {
-          if (behindPtr) return;
+          if (behindPtr || this.#expanded.has(id)) return;
+          this.#expanded.add(id);
           const n = infoVlen(t.words[st + 1]!);
           for (let i = 0; i < n; i++) {
             this.#member(id, i);

@@ -421,6 +421,44 @@ describe('relocations resolved as libbpf does', () => {
     assert.ok(task?.kind === 'struct' && task.members.length === 0, 'task behind a pointer: kept, not expanded');
   });
 
+  it('hostile kernel BTF: structs nesting each other by value do not hang or overflow type_matches', () => {
+    const b = new BtfBuilder();
+    const int = b.int('int', 4, { signed: true });
+    const a = b.struct('ring', 8, [{ name: 'x', type: int, bitOffset: 0 }]);
+    const c = b.struct('other', 8, [{ name: 'r', type: a, bitOffset: 0 }]);
+    b.records[a - 1]!.push(b.str('o'), c, 32);
+    b.records[a - 1]![1] = (4 << 24) | 2;
+    const k = parseBtf(b.build());
+    const obj = object((o) => {
+      const i = o.int('int', 4, { signed: true });
+      return [{ typeId: o.struct('ring', 8, [{ name: 'x', type: i, bitOffset: 0 }]), access: '0', kind: K.TYPE_MATCHES }];
+    });
+    assert.deepEqual(values(resolve(obj, k)), ['1']);
+    const t = parseBtf(tailorBtf(k, 'k', [obj]).bytes);
+    assert.deepEqual(
+      t.types.slice(1).map((x) => x.name),
+      ['int', 'ring', 'other'],
+    );
+  });
+
+  it('hostile BTF: type_matches on self-containing structs stops at a work budget with CORE_RELOCATION', { timeout: 60_000 }, () => {
+    const selfish = (b: BtfBuilder): number => {
+      const id = b.struct('knot', 8, []);
+      const rec = b.records[id - 1]!;
+      for (let i = 0; i < 12; i++) rec.push(b.str('m'), id, 0);
+      rec[1] = (4 << 24) | 12;
+      return id;
+    };
+    const kb = new BtfBuilder();
+    selfish(kb);
+    const k = parseBtf(kb.build());
+    const obj = object((o) => [{ typeId: selfish(o), access: '0', kind: K.TYPE_MATCHES }]);
+    assert.throws(
+      () => resolve(obj, k),
+      (e: unknown) => isBpfCompileError(e, ErrorCode.CORE_RELOCATION),
+    );
+  });
+
   it('a relocation ambiguous between two kernel candidates is CORE_RELOCATION; agreeing duplicates are fine and pruned', () => {
     const b = new BtfBuilder();
     const int = b.int('int', 4, { signed: true });
