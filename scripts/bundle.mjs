@@ -29,7 +29,8 @@ const lazyChildProcess = {
 const globalProcess = {
   name: 'global-process',
   setup(build) {
-    build.onResolve({ filter: /^(node:)?process$/ }, () => ({ path: 'process', namespace: 'bpfc-global-process' }));
+    // ESM imports only: a CommonJS `require('node:process')` (commander's) already gets the process object itself
+    build.onResolve({ filter: /^(node:)?process$/ }, (args) => (args.kind === 'import-statement' ? { path: 'process', namespace: 'bpfc-global-process' } : undefined));
     build.onLoad({ filter: /.*/, namespace: 'bpfc-global-process' }, () => ({
       contents: 'const p = globalThis.process; export default p; export const { env, argv, platform, execPath, execArgv, hrtime, cwd } = p;',
       loader: 'js',
