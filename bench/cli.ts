@@ -1,7 +1,7 @@
 /**
  * Whole-process benchmark (issue #15): the bundled CLI as a Makefile or npm script runs it (`node
  * dist/bin/bpf-compile.mjs …`, no npx), each row paired and alternating with its anchor, medians of BENCH_RUNS
- * (default 9), caches and scratch on /dev/shm.
+ * (default 9; at least 25 for the rows of ~0.1 s), caches and scratch on /dev/shm.
  *
  *   node --import tsx bench/cli.ts                           (also part of `npm run bench`)
  *   BPFC_CLI=/path/to/other/bpf-compile.mjs node --import tsx bench/cli.ts   (the same rows for another build: before/after)
@@ -23,6 +23,8 @@ import { sideBySide, type BenchResult } from './util.js';
 const ROOT = path.resolve(import.meta.dirname, '..');
 const CLI = process.env['BPFC_CLI'] ?? path.join(ROOT, 'dist/bin/bpf-compile.mjs');
 const RUNS = Math.max(7, Number(process.env['BENCH_RUNS'] ?? 9));
+/** Rows of a tenth of a second: this VM's jitter (±10 ms) needs more pairs for a stable median. */
+const FAST_RUNS = Math.max(RUNS, 25);
 
 /** Run to completion, output discarded; throws on failure. */
 function run(cmd: string, args: readonly string[], opts: { shell?: boolean } = {}): Promise<void> {
@@ -51,7 +53,7 @@ export async function runCliBench(): Promise<BenchResult[]> {
   const scratch = fs.mkdtempSync(path.join(fs.existsSync('/dev/shm') ? '/dev/shm' : os.tmpdir(), 'bpfc-bench-cli-'));
   const results: BenchResult[] = [];
   try {
-    results.push(row('`--version` vs node -e 0', await sideBySide(RUNS, () => cli('--version'), node0), "the bundle's load on every path"));
+    results.push(row('`--version` vs node -e 0', await sideBySide(FAST_RUNS, () => cli('--version'), node0), "the bundle's load on every path"));
 
     // kheaders: warm, then cold (a fresh cache each run) against tar -xJf of the same archive
     const skip = kheadersFixtureSkipReason();
@@ -63,7 +65,7 @@ export async function runCliBench(): Promise<BenchResult[]> {
       const hdr = (cache: string): string[] => ['headers', '--root', rootDir, '--cache-dir', cache, '--kernel-release', fx.release, '--load-module', 'never'];
       const warmCache = path.join(scratch, 'warm-cache');
       await cli(...hdr(warmCache));
-      results.push(row('warm `headers` (kheaders, cached) vs node -e 0', await sideBySide(RUNS, () => cli(...hdr(warmCache)), node0), 'goal ≤ 1.3×'));
+      results.push(row('warm `headers` (kheaders, cached) vs node -e 0', await sideBySide(FAST_RUNS, () => cli(...hdr(warmCache)), node0), 'goal ≤ 1.3×'));
       let n = 0;
       const cold = async (): Promise<void> => {
         const c = path.join(scratch, `cold-${n++}`);
@@ -95,7 +97,7 @@ export async function runCliBench(): Promise<BenchResult[]> {
       const cache = path.join(scratch, 'object-cache');
       const args = ['compile', source, '-o', out, '--kernel-release', headers.release, '--cache-dir', cache];
       await cli(...args);
-      const hit = await sideBySide(RUNS, () => cli(...args), node0);
+      const hit = await sideBySide(FAST_RUNS, () => cli(...args), node0);
       results.push({
         name: 'compile, object-cache hit vs node -e 0',
         ours: hit.ours,

@@ -2,7 +2,7 @@
 // Code splitting keeps each command's code (and undici, openpgp, …) out of start-up: main.ts imports a command's
 // module only when that command runs. One dependency patch, measured: commander requires node:child_process at load
 // (only for executable subcommands, which bpf-compile has none of), which pulls net/dgram/stream internals into every
-// start; here it is required on first use instead (warm `headers` 124 → 111 ms, `node -e 0` 75 ms; docs/performance.md).
+// start; here it is required on first use instead (docs/performance.md has the measurements).
 // And `import … from 'node:process'` (env-paths, execa) binds to the global `process`: node's ESM wrapper of a builtin
 // reads every export of it, so that import alone creates `process.stdin` (a tty/pipe stream and its modules).
 import fs from 'node:fs';
