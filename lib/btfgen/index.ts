@@ -28,6 +28,7 @@ import { BtfgenState, inputIdentity, objectsDigest, sha256Hex } from './state.js
 import { packageInfo } from '../system/package-info.js';
 import { CandidateIndex, relocatedNames, resolveRelos, type ReloOutcome } from './resolve.js';
 import { Marks, writeTailored } from './tailor.js';
+import { makeDirs } from '../system/dirs.js';
 
 /** Bumped whenever the tailored output for the same inputs changes (invalidates every recorded up-to-date state). */
 const TAILOR_FORMAT = 'tailor-1';
@@ -217,7 +218,7 @@ export async function btfgen(opts: BtfgenOptions): Promise<BtfgenResult> {
         const kernel = await readKernel(k);
         const t = tailorBtf(kernel, k.file, objs);
         try {
-          fs.mkdirSync(path.dirname(out), { recursive: true });
+          makeDirs(path.dirname(out));
           await writeFileAtomic(out, t.bytes);
         } catch (err) {
           throw new BpfCompileError(ErrorCode.OUTPUT_UNWRITABLE, `cannot write ${out}: ${err instanceof Error ? err.message : String(err)}`, {

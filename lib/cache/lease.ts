@@ -14,6 +14,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { currentHolder, holderIsDead, readHolder } from './proc.js';
 import { writeFileAtomicSync } from '../system/atomic-file.js';
+import { makeDirs } from '../system/dirs.js';
 
 /** A lease from another boot/host counts as live for this long. */
 export const LEASE_MAX_AGE_MS = 24 * 60 * 60 * 1000;
@@ -34,8 +35,7 @@ export interface Lease {
 /** Create a lease on `key`. The caller holds the key's lock. */
 export function createLease(nsDir: string, key: string, dirMode: number): Lease {
   const dir = leaseDir(nsDir, key);
-  fs.mkdirSync(path.dirname(dir), { recursive: true, mode: dirMode });
-  fs.mkdirSync(dir, { recursive: true, mode: dirMode });
+  makeDirs(dir, dirMode);
   const file = path.join(dir, `${process.pid}-${crypto.randomBytes(6).toString('hex')}.json`);
   writeFileAtomicSync(file, JSON.stringify(currentHolder()));
   let held = true;

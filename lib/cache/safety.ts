@@ -15,6 +15,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { BpfCompileError, ErrorCode, errnoCode } from '../errors.js';
 import { resolveCacheDir, type CacheDirOrigin, type CacheLocationOptions } from './location.js';
+import { makeDirs } from '../system/dirs.js';
 
 /** An opened, checked cache root. */
 export interface Cache {
@@ -149,12 +150,21 @@ export function openCache(options: OpenCacheOptions = {}): Cache {
   }
   if (!exists) {
     if (options.create === false) return { root, origin, uid, dirMode };
-    fs.mkdirSync(path.dirname(root), { recursive: true, mode: 0o700 });
     try {
+      makeDirs(path.dirname(root), 0o700);
       fs.mkdirSync(root, { mode: dirMode });
       fs.chmodSync(root, dirMode);
     } catch (err) {
-      if (errnoCode(err) !== 'EEXIST') throw err;
+      if (errnoCode(err) !== 'EEXIST') {
+        throw (
+          cacheAccessError(root, root, err, 'write') ??
+          new BpfCompileError(ErrorCode.CACHE_UNSAFE, `cannot create the cache directory ${root}: ${err instanceof Error ? err.message : String(err)}`, {
+            hint: 'Choose a cache directory that can be created (--cache-dir DIR, or BPF_COMPILE_CACHE_DIR).',
+            details: { path: root, root, problem: 'cannot be created', errno: errnoCode(err) },
+            cause: err,
+          })
+        );
+      }
     }
     checkOwnedPath(root, 'dir', uid);
   }

@@ -1,11 +1,11 @@
 /** Running a planned compile: through the compiled-object cache, or straight (`cache: false`); the output written atomically. */
-import fs from 'node:fs/promises';
 import path from 'node:path';
 import { BpfCompileError, ErrorCode, isBpfCompileError } from '../errors.js';
 import { compileCached, runPlanWithArgs } from './object-cache.js';
 import { planCompile } from './plan.js';
 import { runPlan } from './run.js';
 import type { CompileOptions, CompileResult } from './types.js';
+import { makeDirs } from '../system/dirs.js';
 
 /**
  * Compile an eBPF C program to a BPF object with the right pipeline for its headers.
@@ -21,7 +21,15 @@ import type { CompileOptions, CompileResult } from './types.js';
  */
 export async function compile(options: CompileOptions): Promise<CompileResult> {
   const planned = await planCompile(options);
-  await fs.mkdir(path.dirname(planned.output), { recursive: true });
+  try {
+    makeDirs(path.dirname(planned.output));
+  } catch (err) {
+    throw new BpfCompileError(ErrorCode.OUTPUT_UNWRITABLE, `cannot create the directory of ${planned.output}: ${err instanceof Error ? err.message : String(err)}`, {
+      hint: 'Write the object somewhere you can create files (-o).',
+      details: { path: planned.output },
+      cause: err,
+    });
+  }
   try {
     if (options.cache === false) {
       const { diagnostics } = await runPlan(planned.plan, planned.toolchain, planned.tmpOutput, planned.output);

@@ -47,6 +47,7 @@ import { runPlan } from './run.js';
 import type { ToolInfo } from './toolchain.js';
 import { writeFileAtomic } from '../system/atomic-file.js';
 import { field, readRecord, statIdentity, writeRecord } from '../cache/records.js';
+import { makeDirs } from '../system/dirs.js';
 
 /** Version of the key scheme and entry layout; bump to invalidate every cached object. */
 export const OBJECT_CACHE_FORMAT = 1;
@@ -288,7 +289,7 @@ function readResult(cache: Cache, key: string): Hit | undefined {
 
 /** Write `bytes` to `output` atomically (temp sibling + rename), mode 0644. */
 async function writeAtomic(output: string, bytes: Uint8Array): Promise<void> {
-  await fsp.mkdir(path.dirname(output), { recursive: true });
+  makeDirs(path.dirname(output));
   await writeFileAtomic(output, bytes);
 }
 
@@ -338,7 +339,7 @@ export async function compileCached(planned: PlannedCompile, run: CachedRun, opt
     }
   }
 
-  await fsp.mkdir(path.dirname(planned.output), { recursive: true });
+  makeDirs(path.dirname(planned.output));
   const tmpDir = await fsp.mkdtemp(path.join(os.tmpdir(), 'bpfc-deps-'));
   try {
     const depfile = path.join(tmpDir, 'deps.d');

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { BpfCompileError, ErrorCode } from '../errors.js';
 import { packageInfo } from '../system/package-info.js';
 import { listTemplates, templateFiles, templatesDir } from './templates.js';
+import { makeDirs } from '../system/dirs.js';
 
 /** Options of {@link initProject}. */
 export interface InitOptions {
@@ -80,7 +81,7 @@ export async function initProject(options: InitOptions): Promise<InitResult> {
   const vars = { name, bpfCompileVersion: packageInfo().version, template: t.name };
   for (const f of files) {
     const out = path.join(dir, f);
-    await fs.mkdir(path.dirname(out), { recursive: true });
+    makeDirs(path.dirname(out));
     const text = await fs.readFile(path.join(t.dir, f), 'utf8');
     await fs.rm(out, { force: true });
     await fs.writeFile(out, substitute(text, vars), { mode: 0o644 });

@@ -2,7 +2,6 @@
  * CLI glue of `bpf-compile pack`: publish kernel headers (kheaders-layout `.tar.xz`) or BTF for a mirror directory,
  * with `.sha256` sidecars and an updated `index.json`. The logic is in `lib/pack/`.
  */
-import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { Option, type Command } from 'commander';
@@ -12,6 +11,7 @@ import type { MirrorIndexEntry } from '../../mirror/index-format.js';
 import type { CliContext } from '../context.js';
 import { addTargetOptions, resolveOptionsOf, type TargetFlags } from '../target-options.js';
 import { progressBar } from '../progress.js';
+import { makeDirs } from '../../system/dirs.js';
 
 /** The flags `pack` takes (the shared target options, among them `--btf FILE`, plus its own). */
 interface PackFlags extends TargetFlags {
@@ -91,7 +91,7 @@ export function register(program: Command, ctx: CliContext): void {
     };
     const outDir = path.resolve(flags.outDir);
     try {
-      await fs.mkdir(outDir, { recursive: true });
+      makeDirs(outDir);
     } catch (err) {
       throw new BpfCompileError(ErrorCode.OUTPUT_UNWRITABLE, `cannot create ${flags.outDir}: ${err instanceof Error ? err.message : String(err)}`, {
         cause: err,
