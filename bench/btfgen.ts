@@ -18,19 +18,13 @@ import { vmlinuxHeaderFromCache } from '../lib/btf/cache.js';
 import { SYSFS_VMLINUX } from '../lib/btf/load.js';
 import { btfgen } from '../lib/btfgen/index.js';
 import { coreClangArgs } from '../test/helpers/bpf.js';
-import { median, sideBySide, timeOnce, type BenchResult } from './util.js';
+import { median, runQuiet as run, sideBySide, timeOnce, type BenchResult } from './util.js';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
 const CLI = path.join(ROOT, 'dist/bin/bpf-compile.mjs');
 const RUNS = Number(process.env['BENCH_RUNS'] ?? 9);
 const EXAMPLES = ['core_kprobe', 'core_exec', 'core_kfunc'];
 const KERNELS = 8;
-
-function run(cmd: string, args: readonly string[]): Promise<void> {
-  const r = spawnSync(cmd, [...args], { stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed: ${r.stderr}`);
-  return Promise.resolve();
-}
 
 /** The comparison; empty when there is no sysfs BTF, bpftool with min_core_btf, clang or the built CLI. */
 export async function runBtfgenBench(): Promise<BenchResult[]> {

@@ -18,23 +18,13 @@ import { planCompile } from '../lib/compile/index.js';
 import { SYSFS_VMLINUX } from '../lib/btf/load.js';
 import { installedHeaders } from '../test/helpers/bpf.js';
 import { buildKheadersFixture, kheadersFixtureSkipReason } from '../test/helpers/kheaders-fixture.js';
-import { sideBySide, type BenchResult } from './util.js';
+import { runQuiet as run, sideBySide, type BenchResult } from './util.js';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
 const CLI = process.env['BPFC_CLI'] ?? path.join(ROOT, 'dist/bin/bpf-compile.mjs');
 const RUNS = Math.max(7, Number(process.env['BENCH_RUNS'] ?? 9));
 /** Rows of a tenth of a second: this VM's jitter (±10 ms) needs more pairs for a stable median. */
 const FAST_RUNS = Math.max(RUNS, 25);
-
-/** Run to completion, output discarded; throws on failure. */
-function run(cmd: string, args: readonly string[], opts: { shell?: boolean } = {}): Promise<void> {
-  const r =
-    opts.shell === true
-      ? spawnSync('sh', ['-c', cmd], { stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' })
-      : spawnSync(cmd, [...args], { stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (${r.status}): ${r.stderr}`);
-  return Promise.resolve();
-}
 
 const cli = (...args: string[]): Promise<void> => run(process.execPath, [CLI, ...args]);
 const node0 = (): Promise<void> => run(process.execPath, ['-e', '0']);
@@ -116,7 +106,7 @@ export async function runCliBench(): Promise<BenchResult[]> {
             await sideBySide(
               RUNS,
               () => cli(...args, '--no-cache'),
-              () => run(bare, [], { shell: true }),
+              () => run('sh', ['-c', bare]),
             ),
             'goal ≤ 1.1×',
           ),

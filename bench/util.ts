@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
 
 /** One benchmark line: ours against a baseline measured in the same run. */
@@ -53,4 +54,11 @@ export function printResults(title: string, results: readonly BenchResult[]): vo
     const fmt = (x: number): string => `${x.toFixed(unit === 's' ? 3 : 1)} ${unit}`;
     console.log(`${r.name.padEnd(52)} ours ${fmt(r.ours)}  baseline ${fmt(r.baseline)}  ratio ${r.ratio.toFixed(2)}×${r.note === undefined ? '' : `  (${r.note})`}`);
   }
+}
+
+/** Run a command to completion, output discarded (synchronously: no event-loop latency in the timing); throws on failure. */
+export function runQuiet(cmd: string, args: readonly string[]): Promise<void> {
+  const r = spawnSync(cmd, [...args], { stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (${String(r.status)}): ${r.stderr}`);
+  return Promise.resolve();
 }

@@ -120,18 +120,6 @@ export class BtfWriter {
     }
   }
 
-  /** The record of type `id` as written so far (names as string ids). */
-  record(id: number): readonly number[] {
-    const st = this.#starts[id];
-    if (st === undefined || id === 0) throw new RangeError(`no type ${id}`);
-    return this.#words.slice(st, st + recordSlots(this.#words[st + 1]!).words);
-  }
-
-  /** The text of string id `s`. */
-  stringText(s: number): string {
-    return this.#strings[s] ?? '';
-  }
-
   /** Lay out the strings: every distinct string once, strings that end another one pointing into it. */
   #layoutStrings(): { bytes: Buffer; offsets: Uint32Array } {
     const strings = this.#strings;

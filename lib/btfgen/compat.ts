@@ -48,11 +48,6 @@ export function kindAt(btf: Btf, id: number): number {
   return kindOf(btf.table, id);
 }
 
-/** Name of type `id`. */
-export function nameAt(btf: Btf, id: number): string {
-  return btf.strings.get(nameOffOf(btf.table, id));
-}
-
 /** Follow typedefs and modifiers (const, volatile, restrict, type tags). */
 export function skipModsAndTypedefs(btf: Btf, id: number): number {
   return btf.skipQualifiers(id, true);
@@ -103,8 +98,8 @@ export function fieldsAreCompat(local: Btf, localId: number, targ: Btf, targId: 
       case BtfKind.FWD:
       case BtfKind.ENUM:
       case BtfKind.ENUM64: {
-        const ln = nameAt(local, localId);
-        const tn = nameAt(targ, targId);
+        const ln = local.nameOf(localId);
+        const tn = targ.nameOf(targId);
         return essentialNameLen(ln) === 0 || essentialNameLen(tn) === 0 || namesEqualEssential(ln, tn) ? 1 : 0;
       }
       case BtfKind.INT:
@@ -202,7 +197,7 @@ function enumsMatch(local: Btf, localId: number, targ: Btf, targId: number): num
   return 1;
 }
 
-function compositesMatch(local: Btf, localId: number, targ: Btf, targId: number, behindPtr: boolean, level: number): number {
+function compositesMatch(local: Btf, localId: number, targ: Btf, targId: number, behindPtr: boolean, level: number, budget: { left: number }): number {
   const lw = local.table.words;
   const tw = targ.table.words;
   const ls = local.table.start[localId]!;
@@ -214,7 +209,7 @@ function compositesMatch(local: Btf, localId: number, targ: Btf, targId: number,
     let matched = false;
     for (let j = 0; j < tv; j++) {
       if (!namesMatch(local, memberNameOff(lw, ls, i), targ, memberNameOff(tw, ts, j))) continue;
-      const r = typesMatch(local, memberType(lw, ls, i), targ, memberType(tw, ts, j), behindPtr, level - 1);
+      const r = matchTypes(local, memberType(lw, ls, i), targ, memberType(tw, ts, j), behindPtr, level - 1, budget);
       if (r < 0) return r;
       if (r > 0) {
         matched = true;
@@ -232,12 +227,14 @@ function compositesMatch(local: Btf, localId: number, targ: Btf, targId: number,
  */
 export const MATCH_BUDGET = 200_000;
 
-let budget = MATCH_BUDGET;
+/** `bpf_core_types_match` (root names already matched by the caller); -1 also when {@link MATCH_BUDGET} runs out. */
+export function typesMatch(local: Btf, localId: number, targ: Btf, targId: number): number {
+  return matchTypes(local, localId, targ, targId, false, 32, { left: MATCH_BUDGET });
+}
 
-/** `__bpf_core_types_match` (root names already matched by the caller); -1 also when {@link MATCH_BUDGET} runs out. */
-export function typesMatch(local: Btf, localId: number, targ: Btf, targId: number, behindPtr = false, level = 32): number {
-  if (level === 32) budget = MATCH_BUDGET;
-  if (level <= 0 || --budget < 0) return -1;
+/** `__bpf_core_types_match`, spending `budget`. */
+function matchTypes(local: Btf, localId: number, targ: Btf, targId: number, behindPtr: boolean, level: number, budget: { left: number }): number {
+  if (level <= 0 || --budget.left < 0) return -1;
   for (let depth = 32; depth > 0; depth--) {
     localId = skipModsAndTypedefs(local, localId);
     targId = skipModsAndTypedefs(targ, targId);
@@ -267,7 +264,7 @@ export function typesMatch(local: Btf, localId: number, targ: Btf, targId: numbe
           if (tk !== BtfKind.FWD) return 0;
           return (lk === BtfKind.UNION) === infoKflag(tInfo) ? 1 : 0;
         }
-        return lk === tk ? compositesMatch(local, localId, targ, targId, behindPtr, level) : 0;
+        return lk === tk ? compositesMatch(local, localId, targ, targId, behindPtr, level, budget) : 0;
       case BtfKind.INT:
         if (lk !== tk) return 0;
         return sizeTypeOf(local.table, localId) === sizeTypeOf(targ.table, targId) && (intEncodingBits(local, localId) & 1) === (intEncodingBits(targ, targId) & 1) ? 1 : 0;
@@ -293,7 +290,7 @@ export function typesMatch(local: Btf, localId: number, targ: Btf, targId: numbe
         const vlen = infoVlen(lInfo);
         if (vlen !== infoVlen(tInfo)) return 0;
         for (let i = 0; i < vlen; i++) {
-          const r = typesMatch(local, paramType(local.table.words, ls, i), targ, paramType(targ.table.words, ts, i), behindPtr, level - 1);
+          const r = matchTypes(local, paramType(local.table.words, ls, i), targ, paramType(targ.table.words, ts, i), behindPtr, level - 1, budget);
           if (r <= 0) return r;
         }
         localId = sizeTypeOf(local.table, localId);

@@ -21,7 +21,7 @@ import { extractBtfFromArchive, isBtfArchivePath } from '../btf/btf-archive.js';
 import { loadBtfFile, parseBtfAuto, SYSFS_VMLINUX } from '../btf/load.js';
 import { BpfCompileError, ErrorCode, isBpfCompileError } from '../errors.js';
 import { writeFileAtomic } from '../system/atomic-file.js';
-import { RESOLVES_TO_ZERO } from './kinds.js';
+import { ReloKindNumber, RESOLVES_TO_ZERO } from './kinds.js';
 import { expandKernelInputs, type KernelInput } from './kernels.js';
 import { readBpfObject, readObjectFile, type BpfObjectRelos } from './object.js';
 import { BtfgenState, inputIdentity, objectsDigest, sha256Hex } from './state.js';
@@ -123,7 +123,7 @@ async function readKernel(input: KernelInput): Promise<Btf> {
 
 function unresolvedOf(obj: BpfObjectRelos, outcomes: readonly ReloOutcome[]): UnresolvedRelo[] {
   return outcomes
-    .filter((o) => o.target === undefined && o.relo.kind !== 6)
+    .filter((o) => o.target === undefined && o.relo.kind !== ReloKindNumber.TYPE_ID_LOCAL)
     .map((o) => ({
       object: obj.path,
       section: o.relo.section,

@@ -12,7 +12,7 @@
  *    instruction otherwise.
  */
 import type { Btf } from '../btf/btf.js';
-import { nameOffOf } from '../btf/table.js';
+import { infoKind, nameOffOf } from '../btf/table.js';
 import { BtfKind } from '../btf/types.js';
 import { BpfCompileError, ErrorCode } from '../errors.js';
 import { CalcError, reloValue, sameValue, type ReloValue } from './calc.js';
@@ -93,7 +93,7 @@ export class CandidateIndex {
     for (let id = 1; id < count; id++) {
       const st = start[id]!;
       const s = slot[words[st]!]!;
-      if (s !== 0 && isCandidateKind((words[st + 1]! >>> 24) & 0x1f)) lists[s - 1]!.push(id);
+      if (s !== 0 && isCandidateKind(infoKind(words[st + 1]!))) lists[s - 1]!.push(id);
     }
   }
 

@@ -17,7 +17,7 @@
  * kernels whose BTF has one type per name (the normal case after deduplication) both keep the same types.
  */
 import type { Btf } from '../btf/btf.js';
-import { arrayElemType, arrayIndexType, infoVlen, kindOf, MEMBER_WORDS, memberType, paramType, sizeTypeOf } from '../btf/table.js';
+import { arrayElemType, arrayIndexType, infoKind, infoVlen, kindOf, MEMBER_WORDS, memberType, paramType, sizeTypeOf } from '../btf/table.js';
 import { BtfKind } from '../btf/types.js';
 import { BtfWriter, recordSlots } from '../btf/write.js';
 import { isComposite, skipModsAndTypedefs } from './compat.js';
@@ -152,13 +152,6 @@ export class Marks {
     else if (spec.kind === ReloKindNumber.TYPE_MATCHES) this.typeMatch(spec.rootTypeId, false);
     else if (spec.kind !== ReloKindNumber.TYPE_ID_LOCAL) this.type(spec.rootTypeId, true);
   }
-
-  /** Number of kept types (void excluded). */
-  get typeCount(): number {
-    let n = 0;
-    for (let id = 1; id < this.types.length; id++) n += this.types[id]!;
-    return n;
-  }
 }
 
 /** The tailored BTF blob of these marks, in the kernel BTF's byte order, and how many types it holds. */
@@ -174,7 +167,7 @@ export function writeTailored(marks: Marks): { bytes: Uint8Array; types: number 
     const info = words[st + 1]!;
     const slots = recordSlots(info);
     let rec: number[];
-    if (isComposite((info >>> 24) & 0x1f)) {
+    if (isComposite(infoKind(info))) {
       rec = [w.string(strings.get(words[st]!)), 0, words[st + 2]!];
       let kept = 0;
       for (let i = 0; i < infoVlen(info); i++) {

@@ -25,6 +25,15 @@ export function resultJson(r: BtfgenResult): unknown {
   return { ...r, kernels: r.kernels.map((k) => (k.ok ? k : { ok: false, kernel: k.kernel, error: k.error.toJSON() })) };
 }
 
+/** The `onKernel` callback of both `btfgen` and `build --btfgen`: failures to stderr, the rest (unless quiet) to stdout. */
+export function printKernel(ctx: CliContext, json: boolean): (r: KernelReport | KernelFailure) => void {
+  return (r) => {
+    if (json) return;
+    if (!r.ok) ctx.io.stderr(`${kernelLines(r).join('\n')}\n`);
+    else if (!ctx.quiet()) ctx.io.stdout(`${kernelLines(r).join('\n')}\n`);
+  };
+}
+
 /** Throw when some kernel failed (exit 5), after everything was printed. */
 export function failIfAny(r: BtfgenResult): void {
   const failed = r.kernels.filter((k): k is KernelFailure => !k.ok);
@@ -68,11 +77,7 @@ export function register(program: Command, ctx: CliContext): void {
         btf: flags.btf,
         outDir: flags.outDir,
         force: flags.force === true,
-        onKernel: (r) => {
-          if (flags.json === true) return;
-          if (!r.ok) ctx.io.stderr(`${kernelLines(r).join('\n')}\n`);
-          else if (!quiet) ctx.io.stdout(`${kernelLines(r).join('\n')}\n`);
-        },
+        onKernel: printKernel(ctx, flags.json === true),
       });
       if (flags.json === true) ctx.io.stdout(`${JSON.stringify(resultJson(result), null, 2)}\n`);
       else if (!quiet) {

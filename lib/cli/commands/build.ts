@@ -6,7 +6,7 @@ import { type Command } from 'commander';
 import { BpfCompileError, ErrorCode } from '../../errors.js';
 import type { BuildSummary } from '../../build/index.js';
 import type { BtfgenResult } from '../../btfgen/index.js';
-import { failIfAny, kernelLines, resultJson } from './btfgen.js';
+import { failIfAny, printKernel, resultJson } from './btfgen.js';
 import type { CliContext } from '../context.js';
 import { addCompileOptions, compileOptionsOf, type CompileFlags } from '../compile-options.js';
 import { collect } from '../target-options.js';
@@ -56,11 +56,7 @@ async function tailorBuilt(ctx: CliContext, summary: BuildSummary, outDir: strin
     objects,
     btf: kernels.length > 0 ? kernels : btf === undefined ? [] : [btf],
     outDir,
-    onKernel: (r) => {
-      if (json) return;
-      if (!r.ok) ctx.io.stderr(`${kernelLines(r).join('\n')}\n`);
-      else if (!ctx.quiet()) ctx.io.stdout(`${kernelLines(r).join('\n')}\n`);
-    },
+    onKernel: printKernel(ctx, json),
   });
   return result;
 }
