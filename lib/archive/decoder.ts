@@ -7,9 +7,8 @@
  * - `lzma-native`: in-process, liblzma on a native thread. The fallback when `xz` is missing
  *   (minimal containers), so nothing outside node_modules is required.
  *
- * The `xz` child is spawned with `node:child_process` directly rather than execa (used for every other subprocess):
- * it is a long-lived streaming pipe created synchronously on the extraction path, and execa is ESM-only, so loading it
- * here would make decoder creation asynchronous and cost ~0.1 s of module loading on every cold extraction.
+ * The `xz` child is spawned here rather than through `system/exec.ts` (which runs programs to their end): it is a
+ * long-lived streaming pipe the extraction reads as it decodes.
  *
  * `xz` runs with `--threads=0`: xz ≥ 5.4 then decodes an archive of several blocks with sizes in their headers (what
  * `pack` writes) on every core; a single-block archive (the kernel's) decodes as before, and older xz ignores the

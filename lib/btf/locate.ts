@@ -12,6 +12,7 @@ import { archiveDigest, ensureEntry, type Cache } from '../cache/index.js';
 import { BpfCompileError, ErrorCode } from '../errors.js';
 import { underRoot } from '../system/root.js';
 import { findProgram } from '../archive/decoder.js';
+import { exec } from '../system/exec.js';
 
 /** Where libbpf looks for a vmlinux with BTF, `{r}` the release (in its order). */
 export const VMLINUX_BTF_PATHS: readonly string[] = [
@@ -140,10 +141,9 @@ export async function btfOfVmlinux(file: string, kind: 'btf' | 'dwarf', cache: C
           fs.closeSync(fd);
         }
       } else {
-        const { execa } = await import('execa'); // loaded only to run pahole (importing it costs ~0.1 s)
-        const r = await execa(pahole as string, ['--btf_encode_detached', out, file], { reject: false, all: true });
-        if (r.exitCode !== 0 || !fs.existsSync(out)) {
-          throw new BpfCompileError(ErrorCode.BTF_INVALID, `pahole could not encode BTF from ${file}: ${String(r.all).trim().split('\n').slice(-3).join(' ')}`, {
+        const r = await exec(pahole as string, ['--btf_encode_detached', out, file]);
+        if (!r.ok || !fs.existsSync(out)) {
+          throw new BpfCompileError(ErrorCode.BTF_INVALID, `pahole could not encode BTF from ${file}: ${(r.spawnError ?? r.all).trim().split('\n').slice(-3).join(' ')}`, {
             hint: 'a pahole older than 1.22 has no --btf_encode_detached; or the DWARF is not a kernel’s',
             details: { file },
           });

@@ -8,6 +8,7 @@ import path from 'node:path';
 import { depfilePrerequisites } from '../compile/depfile.js';
 import { BpfCompileError, ErrorCode } from '../errors.js';
 import { writeFileAtomic } from '../system/atomic-file.js';
+import { exec } from '../system/exec.js';
 
 /** Escape a path for a make rule (inverse of `parseDepfile`): space → `\ `, `#` → `\#`, `$` → `$$`. */
 export function escapeMakePath(p: string): string {
@@ -54,14 +55,13 @@ export function dependencyArgv(clangArgv: readonly string[], depfile: string): s
  * @returns the depfile path.
  */
 export async function writeObjectDepfile(clang: string, clangArgv: readonly string[], object: string, ruleTarget: string = object): Promise<string> {
-  const { execa } = await import('execa');
   const tmpDir = await fs.mkdtemp(path.join(os.tmpdir(), 'bpfc-build-deps-'));
   const out = `${object}.d`;
   try {
     const raw = path.join(tmpDir, 'deps.d');
-    const r = await execa(clang, dependencyArgv(clangArgv, raw), { stdin: 'ignore', reject: false });
-    if (r.exitCode !== 0) {
-      throw new BpfCompileError(ErrorCode.COMPILE_FAILED, `dependency pass failed for ${object}`, { details: { diagnostics: String(r.stderr) } });
+    const r = await exec(clang, dependencyArgv(clangArgv, raw));
+    if (!r.ok) {
+      throw new BpfCompileError(ErrorCode.COMPILE_FAILED, `dependency pass failed for ${object}`, { details: { diagnostics: r.spawnError ?? r.stderr } });
     }
     const deps = depfilePrerequisites(await fs.readFile(raw, 'utf8')).map((d) => path.resolve(d));
     await writeFileAtomic(out, formatDepfile(ruleTarget, deps));

@@ -2,6 +2,7 @@
 import { which } from '../compile/toolchain.js';
 import { BpfCompileError, ErrorCode } from '../errors.js';
 import { writeAtomically } from '../system/atomic-file.js';
+import { exec } from '../system/exec.js';
 
 /** The arguments: `-g` (debug sections) while keeping `.BTF` and `.BTF.ext`. */
 export const STRIP_ARGS: readonly string[] = ['-g', '--keep-section=.BTF', '--keep-section=.BTF.ext'];
@@ -32,11 +33,10 @@ export async function findStrip(major: number | undefined, env: Readonly<Record<
 
 /** Strip `object` in place, atomically: a temp copy is stripped and renamed over it. */
 export async function stripObject(strip: string, object: string): Promise<void> {
-  const { execa } = await import('execa');
   await writeAtomically(object, async (tmp) => {
-    const r = await execa(strip, [...STRIP_ARGS, '-o', tmp, object], { stdin: 'ignore', reject: false });
-    if (r.exitCode !== 0) {
-      throw new BpfCompileError(ErrorCode.COMPILE_FAILED, `llvm-strip failed on ${object}`, { details: { diagnostics: String(r.stderr) } });
+    const r = await exec(strip, [...STRIP_ARGS, '-o', tmp, object]);
+    if (!r.ok) {
+      throw new BpfCompileError(ErrorCode.COMPILE_FAILED, `llvm-strip failed on ${object}`, { details: { diagnostics: r.spawnError ?? r.stderr } });
     }
   });
 }

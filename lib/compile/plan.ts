@@ -118,7 +118,9 @@ export async function planCompile(options: CompileOptions): Promise<PlannedCompi
   const libbpfExplicit = options.libbpfInclude ?? (env['BPF_COMPILE_LIBBPF_INCLUDE'] || undefined);
   const [libbpfInclude, hostTools] = await Promise.all([
     findLibbpfInclude(target.root, libbpfExplicit),
-    findToolchain({ clang: options.clang, backend: false, env, ...(options.cache === false ? {} : { cache: { cacheDir: options.cacheDir, env } }) }),
+    // clang's facts are remembered also with `cache: false`: that bypasses compiled objects, and a facts record is
+    // keyed by the clang binary's identity, so it cannot go stale (a `clang -v -E` spawn is ~30 ms)
+    findToolchain({ clang: options.clang, backend: false, env, cache: { cacheDir: options.cacheDir, env } }),
   ]);
   const userDirs = includeDirsFromFlags(userFlags);
   const plainDirs = [...userDirs, libbpfInclude, ...hostTools.systemIncludeDirs];

@@ -1,5 +1,5 @@
 /**
- * What `clang -v` said, remembered across processes: probing clang costs a spawn plus loading execa (~0.1 s), which a
+ * What `clang -v` said, remembered across processes: probing clang costs a spawn of `clang -v -E` (~30 ms here), which a
  * cache-hit compile should not pay. A record is trusted only while the clang binary's identity — real path, device,
  * inode, size, mtime — is unchanged; any upgrade of the compiler re-probes.
  */

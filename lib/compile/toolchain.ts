@@ -1,10 +1,11 @@
 /**
  * Finding clang, opt, llc and llvm-strip of one LLVM major, and the facts of clang (`-v`: resource dir, include dirs).
  */
-import fs from 'node:fs/promises';
+import fs from 'node:fs';
 import path from 'node:path';
 import type { CacheRef } from '../cache/entry.js';
 import { BpfCompileError, ErrorCode, type TriedStep } from '../errors.js';
+import { exec } from '../system/exec.js';
 import { readClangFacts, writeClangFacts } from './toolchain-cache.js';
 
 /** One LLVM tool found on the machine. */
@@ -55,10 +56,15 @@ export const VERSIONED_MAJORS: readonly number[] = [21, 20, 19, 18, 17, 16, 15, 
 
 const INSTALL_HINT = 'install clang and llvm (Debian/Ubuntu: apt-get install clang llvm; Fedora: dnf install clang llvm), or set CLANG, OPT and LLC';
 
-async function isExecutable(p: string): Promise<boolean> {
+/**
+ * Synchronous on purpose: a PATH search is a few dozen `access`/`stat` calls answered from the dentry cache in
+ * microseconds, while each asynchronous one is a thread-pool round trip (~0.1–0.3 ms here) — the toolchain search of a
+ * cache-hit compile was mostly waiting for them (docs/performance.md).
+ */
+function isExecutable(p: string): boolean {
   try {
-    await fs.access(p, fs.constants.X_OK);
-    return (await fs.stat(p)).isFile();
+    fs.accessSync(p, fs.constants.X_OK);
+    return fs.statSync(p).isFile();
   } catch {
     return false;
   }
@@ -66,11 +72,11 @@ async function isExecutable(p: string): Promise<boolean> {
 
 /** Find `name` on `PATH` (or take it as a path when it has a slash). */
 export async function which(name: string, envPath: string | undefined): Promise<string | undefined> {
-  if (name.includes('/')) return (await isExecutable(name)) ? path.resolve(name) : undefined;
+  if (name.includes('/')) return isExecutable(name) ? path.resolve(name) : undefined;
   for (const dir of (envPath ?? '').split(':')) {
     if (dir === '') continue;
     const p = path.join(dir, name);
-    if (await isExecutable(p)) return p;
+    if (isExecutable(p)) return p;
   }
   return undefined;
 }
@@ -119,15 +125,13 @@ function probeClang(p: string, cache: CacheRef | undefined): Promise<ClangFacts 
     }
   }
   if (memo === undefined) {
-    memo = import('execa')
-      .then(({ execa }) => execa(p, ['-v', '-E', '-x', 'c', '-', '-o', '/dev/null'], { input: '', reject: false, timeout: 30_000 }))
-      .then((r) => {
-        const facts = parseClangVerbose(String(r.stderr));
-        if (facts !== undefined && cache !== undefined) writeClangFacts(cache, p, facts);
-        return facts === undefined
-          ? undefined
-          : { tool: { path: p, major: facts.major, version: facts.version }, resourceDir: facts.resourceDir, systemIncludeDirs: facts.systemIncludeDirs };
-      });
+    memo = exec(p, ['-v', '-E', '-x', 'c', '-', '-o', '/dev/null'], { input: '', timeoutMs: 30_000 }).then((r) => {
+      const facts = parseClangVerbose(String(r.stderr));
+      if (facts !== undefined && cache !== undefined) writeClangFacts(cache, p, facts);
+      return facts === undefined
+        ? undefined
+        : { tool: { path: p, major: facts.major, version: facts.version }, resourceDir: facts.resourceDir, systemIncludeDirs: facts.systemIncludeDirs };
+    });
     clangMemo.set(p, memo);
   }
   return memo;
@@ -140,11 +144,15 @@ function probeLlvmTool(p: string): Promise<ToolInfo | undefined> {
   let memo = llvmMemo.get(p);
   if (memo === undefined) {
     memo = (async () => {
-      const real = await fs.realpath(p).catch(() => p);
+      let real = p;
+      try {
+        real = fs.realpathSync(p);
+      } catch {
+        // a dangling link: read the name as given
+      }
       const fromPath = /\/llvm-(\d+)\/bin\/[^/]+$/.exec(real);
       if (fromPath !== null) return { path: p, major: Number(fromPath[1]), version: undefined };
-      const { execa } = await import('execa');
-      const r = await execa(p, ['--version'], { reject: false, timeout: 30_000 });
+      const r = await exec(p, ['--version'], { timeoutMs: 30_000 });
       const m = /LLVM version (\d+)\.(\d+)\.(\d+)/.exec(String(r.stdout));
       return m === null ? undefined : { path: p, major: Number(m[1]), version: `${m[1]}.${m[2]}.${m[3]}` };
     })();

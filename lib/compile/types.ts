@@ -29,7 +29,8 @@ export interface CompileOptions extends ResolveOptions {
   llc?: string;
   /**
    * Reuse a cached object when nothing the compile reads has changed (source, every header it included, argv,
-   * toolchain). Default: true. The cache is the one of `cacheDir`.
+   * toolchain). Default: true. The cache is the one of `cacheDir`. `false` compiles even when an unchanged object is
+   * cached; what `clang -v` said is still remembered there (keyed by the clang binary's identity, so it cannot go stale).
    */
   cache?: boolean;
   /** Headers already resolved (a kernel tree → kernel mode, a `vmlinux.h` → core mode). */

@@ -4,7 +4,7 @@
  */
 import crypto from 'node:crypto';
 import fs from 'node:fs/promises';
-import { execa } from 'execa';
+import { exec } from '../system/exec.js';
 
 /** What the bpf() probe found. */
 export interface BpfProbeResult {
@@ -33,16 +33,16 @@ export interface BpfProbeOptions {
 export async function probeBpf(options: BpfProbeOptions = {}): Promise<BpfProbeResult> {
   const root = process.getuid?.() === 0;
   const bpftool = options.bpftool ?? 'bpftool';
-  const v = await execa(bpftool, ['version'], { reject: false, timeout: 10_000 });
-  const version = v.exitCode === 0 ? String(v.stdout).split('\n')[0]?.trim() : undefined;
+  const v = await exec(bpftool, ['version'], { timeoutMs: 10_000 });
+  const version = v.ok ? v.stdout.split('\n')[0]?.trim() : undefined;
   if (version === undefined) return { permitted: false, root, bpftool: undefined, reason: 'bpftool is not installed' };
   if (!root) return { permitted: false, root, bpftool: version, reason: 'not running as root' };
   const pin = `${options.bpffs ?? '/sys/fs/bpf'}/bpfc-probe-${process.pid}-${crypto.randomBytes(4).toString('hex')}`;
   const args = ['map', 'create', pin, 'type', 'array', 'key', '4', 'value', '4', 'entries', '1', 'name', 'bpfc_probe'];
-  const r = await execa(bpftool, args, { reject: false, timeout: 10_000 });
+  const r = await exec(bpftool, args, { timeoutMs: 10_000 });
   await fs.rm(pin, { force: true });
-  if (r.exitCode !== 0) {
-    const last = String(r.stderr).trim().split('\n').pop() ?? '';
+  if (!r.ok) {
+    const last = (r.spawnError ?? r.stderr).trim().split('\n').pop() ?? '';
     return { permitted: false, root, bpftool: version, reason: `bpf() not permitted here: ${last}` };
   }
   return { permitted: true, root, bpftool: version };

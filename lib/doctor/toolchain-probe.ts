@@ -1,14 +1,13 @@
 /** The toolchain part of the doctor report: clang/opt/llc via `findToolchain`, plus llvm-strip. */
-import { execa } from 'execa';
 import { findToolchain, which, type Toolchain, type ToolchainOptions } from '../compile/toolchain.js';
 import { isBpfCompileError } from '../errors.js';
+import { exec } from '../system/exec.js';
 import type { ToolReport, ToolchainReport } from './types.js';
 
 /** Ask an LLVM tool its version (`LLVM version 14.0.6` / `clang version 14.0.6`). Never throws. */
 export async function llvmToolVersion(p: string): Promise<{ major: number; version: string } | undefined> {
-  const r = await execa(p, ['--version'], { reject: false, timeout: 30_000 }).catch(() => undefined);
-  if (r === undefined) return undefined;
-  const m = /(?:LLVM|clang) version (\d+)\.(\d+)\.(\d+)/.exec(`${String(r.stdout)}\n${String(r.stderr)}`);
+  const r = await exec(p, ['--version'], { timeoutMs: 30_000 });
+  const m = /(?:LLVM|clang) version (\d+)\.(\d+)\.(\d+)/.exec(`${r.stdout}\n${r.stderr}`);
   return m === null ? undefined : { major: Number(m[1]), version: `${m[1]}.${m[2]}.${m[3]}` };
 }
 

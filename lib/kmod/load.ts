@@ -12,6 +12,7 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { underRoot } from '../system/root.js';
+import { exec } from '../system/exec.js';
 
 /** When to load the module: `auto` = only when running as root (uid 0); `never`; `always` (try even when not root). */
 export type LoadModulePolicy = 'auto' | 'never' | 'always';
@@ -115,17 +116,10 @@ function policyRefusal(opts: KheadersLoadOptions, running: string, uid: number |
 
 /** Run modprobe; the failure text, or undefined on success. */
 async function runModprobe(modprobe: string, args: readonly string[], opts: KheadersLoadOptions): Promise<string | undefined> {
-  const { execa } = await import('execa');
-  const r = await execa(modprobe, args, {
-    env: { ...(opts.env ?? process.env), LC_ALL: 'C' },
-    extendEnv: false,
-    reject: false,
-    stdin: 'ignore',
-    timeout: opts.timeoutMs ?? 30_000,
-  });
-  if (r.exitCode === 0 && !r.failed) return undefined;
-  const said = `${r.stderr}`.trim().split('\n').slice(0, 3).join('; ');
-  const how = r.timedOut ? 'timed out' : r.exitCode !== undefined ? `exited with ${r.exitCode}` : `failed (${r.signal ?? r.shortMessage})`;
+  const r = await exec(modprobe, args, { env: { ...(opts.env ?? process.env), LC_ALL: 'C' }, timeoutMs: opts.timeoutMs ?? 30_000 });
+  if (r.ok) return undefined;
+  const said = r.stderr.trim().split('\n').slice(0, 3).join('; ');
+  const how = r.timedOut ? 'timed out' : r.exitCode !== undefined ? `exited with ${r.exitCode}` : `failed (${r.signal ?? r.spawnError ?? 'unknown'})`;
   return `\`${modprobe} ${args.join(' ')}\` ${how}${said === '' ? '' : `: ${said}`}`;
 }
 

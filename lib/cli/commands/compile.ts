@@ -1,5 +1,6 @@
 /** `bpf-compile compile`: one program to one BPF object. */
 import type { Command } from 'commander';
+import { compile, planCompile } from '../../compile/index.js';
 import { addCompileOptions, compileOptionsOf, type CompileFlags } from '../compile-options.js';
 import type { CliContext } from '../context.js';
 
@@ -15,7 +16,6 @@ export function register(program: Command, ctx: CliContext): void {
       .option('--no-cache', 'compile even when an unchanged object is cached')
       .addHelpText('after', '\nExample:\n  bpf-compile compile probe.bpf.c -o probe.bpf.o --kernel-release 6.1.0-56-amd64 -- -DDEBUG=1'),
   ).action(async (source: string, clangArgs: string[], flags: CompileFlags & { output: string; json?: boolean; cache: boolean }) => {
-    const { compile, planCompile } = await import('../../compile/index.js');
     const result = await ctx.withProgress(async (onProgress) => {
       const opts = { ...compileOptionsOf(flags, source, flags.output, clangArgs, onProgress), cache: flags.cache };
       if (ctx.debug()) {
