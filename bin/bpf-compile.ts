@@ -12,4 +12,8 @@ for (const stream of [process.stdout, process.stderr]) {
   });
 }
 
-process.exitCode = await main(process.argv);
+// No top-level await here: the bundle's chunks import modules kept in this entry chunk, and a dynamic import of such a
+// chunk waits until this module has finished evaluating — awaiting `main` here would wait for itself (exit 13).
+void main(process.argv).then((code) => {
+  process.exitCode = code;
+});

@@ -1,0 +1,46 @@
+// The bundled CLI (dist/bin, npm test builds it first): every command reaches the code it loads on demand. The bundle
+// splits code into chunks and loads a command's (and its action's) chunks lazily; a chunk graph that waits for itself
+// (a dynamic import of a chunk depending on a module that is still evaluating) ends the process with node's exit code
+// 13 and no message, which unbundled runs (tsx) never show — so each command runs here through dist/.
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, test } from 'node:test';
+import { exec } from '../../lib/system/exec.js';
+
+const ROOT = path.resolve(import.meta.dirname, '../..');
+const CLI = path.join(ROOT, 'dist/bin/bpf-compile.mjs');
+let tmp: string;
+
+before(() => {
+  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'bpfc-bundle-'));
+});
+after(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+/** [arguments, expected exit code, what stdout or stderr must say]: each one runs the command's lazily loaded action. */
+const RUNS: ReadonlyArray<readonly [string[], number, RegExp]> = [
+  [['--version'], 0, /^\d+\.\d+\.\d+/],
+  [['init', '--list'], 0, /\S/],
+  [['cache', 'path', '--cache-dir', '<tmp>/cache'], 0, /cache/],
+  [['cache', 'list', '--cache-dir', '<tmp>/cache'], 0, /^/],
+  [['doctor', '--json'], 0, /"toolchain"/],
+  [['headers', '--kernel-release', '0.0.0-none', '--sources', 'modules', '--cache-dir', '<tmp>/cache'], 3, /no kernel headers found/],
+  [['fetch', '--mirror', 'http://127.0.0.1:9/', '--kernel-release', '0.0.0-none', '--cache-dir', '<tmp>/cache'], 3, /no kernel headers found/],
+  [['pack', '--from-modules', '--kernel-release', '0.0.0-none', '-o', '<tmp>/mirror'], 3, /no kernel headers found/],
+  [['vmlinux', '--btf', '<tmp>/missing.btf', '-o', '<tmp>/vmlinux.h', '--cache-dir', '<tmp>/cache'], 5, /cannot read base BTF/],
+  [['compile', '<tmp>/missing.bpf.c', '-o', '<tmp>/x.o', '--cache-dir', '<tmp>/cache'], 5, /cannot read/],
+  [['btfgen', '<tmp>/missing.o', '--btf', '<tmp>/missing.btf', '-o', '<tmp>/btfgen'], 5, /cannot read kernel BTF input/],
+  [['build', '<tmp>/missing.bpf.c', '--out-dir', '<tmp>/out', '--cache-dir', '<tmp>/cache'], 1, /0 built, 1 failed/],
+  [['cflags', '--kernel-release', '0.0.0-none', '--cache-dir', '<tmp>/cache'], 0, /-target|-I|-D/],
+];
+
+for (const [args, code, said] of RUNS) {
+  test(`bundled CLI: bpf-compile ${args.slice(0, 2).join(' ')} runs to its exit code (${code})`, async () => {
+    const argv = args.map((a) => a.replace('<tmp>', tmp));
+    const r = await exec(process.execPath, [CLI, ...argv], { timeoutMs: 60_000 });
+    assert.notEqual(r.exitCode, 13, `exit 13: the bundle's chunks waited for each other\n${r.all}`);
+    assert.equal(r.exitCode, code, r.all);
+    assert.match(r.all, said);
+  });
+}
