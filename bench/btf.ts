@@ -5,7 +5,7 @@
  *   node --import tsx bench/btf.ts --emit     generate the header to stdout (for profiling)
  *
  * Figures are medians of several runs, wall time in seconds. "in process" times parse + dump in an already running,
- * warmed-up process; the CLI rows spawn the real, bundled CLI (`dist/bin/bpf-compile.mjs vmlinux`), cold (fresh cache)
+ * warmed-up process; the CLI rows spawn the real, bundled CLI (`dist/bin/bpf-compile.cjs vmlinux`), cold (fresh cache)
  * and cached, so they include node start-up and a cold JIT.
  */
 import { spawnSync } from 'node:child_process';
@@ -85,7 +85,7 @@ export async function runBtfBench(): Promise<BenchResult[]> {
   });
 
   // the real CLI, whole process: cold (a fresh cache dir each run) and warm (cached)
-  const cli = path.join(path.dirname(SELF), '..', 'dist', 'bin', 'bpf-compile.mjs');
+  const cli = path.join(path.dirname(SELF), '..', 'dist', 'bin', 'bpf-compile.cjs');
   if (existsSync(cli)) {
     const cold = medianOf('sh', ['-c', `d=$(mktemp -d) && "${process.execPath}" "${cli}" vmlinux --cache-dir "$d/c" > /dev/null; rc=$?; rm -rf "$d"; exit $rc`], 5);
     results.push({

@@ -21,7 +21,7 @@ import { coreClangArgs } from '../test/helpers/bpf.js';
 import { median, runQuiet as run, sideBySide, timeOnce, type BenchResult } from './util.js';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
-const CLI = path.join(ROOT, 'dist/bin/bpf-compile.mjs');
+const CLI = path.join(ROOT, 'dist/bin/bpf-compile.cjs');
 const RUNS = Number(process.env['BENCH_RUNS'] ?? 9);
 const EXAMPLES = ['core_kprobe', 'core_exec', 'core_kfunc'];
 const KERNELS = 8;

@@ -1,10 +1,10 @@
 /**
  * Whole-process benchmark (issue #15): the bundled CLI as a Makefile or npm script runs it (`node
- * dist/bin/bpf-compile.mjs …`, no npx), each row paired and alternating with its anchor, medians of BENCH_RUNS
+ * dist/bin/bpf-compile.cjs …`, no npx), each row paired and alternating with its anchor, medians of BENCH_RUNS
  * (default 9; at least 25 for the rows of ~0.1 s), caches and scratch on /dev/shm.
  *
  *   node --import tsx bench/cli.ts                           (also part of `npm run bench`)
- *   BPFC_CLI=/path/to/other/bpf-compile.mjs node --import tsx bench/cli.ts   (the same rows for another build: before/after)
+ *   BPFC_CLI=/path/to/other/bpf-compile.cjs node --import tsx bench/cli.ts   (the same rows for another build: before/after)
  *
  * Rows: `--version` and a warm `headers` against `node -e 0`; an object-cache hit as `node -e 0` + N ms; `compile
  * --no-cache` against the bare `clang | opt | llc` it runs; a cold `headers` (kheaders extraction into an empty cache)
@@ -21,7 +21,7 @@ import { buildKheadersFixture, kheadersFixtureSkipReason } from '../test/helpers
 import { runQuiet as run, sideBySide, type BenchResult } from './util.js';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
-const CLI = process.env['BPFC_CLI'] ?? path.join(ROOT, 'dist/bin/bpf-compile.mjs');
+const CLI = process.env['BPFC_CLI'] ?? path.join(ROOT, 'dist/bin/bpf-compile.cjs');
 const RUNS = Math.max(7, Number(process.env['BENCH_RUNS'] ?? 9));
 /** Rows of a tenth of a second: this VM's jitter (±10 ms) needs more pairs for a stable median. */
 const FAST_RUNS = Math.max(RUNS, 25);

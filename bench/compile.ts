@@ -35,7 +35,7 @@ export async function runCompileBench(): Promise<BenchResult[]> {
     const lib = await sideBySide(RUNS, () => compile({ source, output: out, kernelRelease: headers.release, cache: false }), bare);
     const cli = await sideBySide(
       RUNS,
-      () => execa('node', [path.join(ROOT, 'dist/bin/bpf-compile.mjs'), 'compile', source, '-o', out, '--kernel-release', headers.release, '--no-cache']),
+      () => execa('node', [path.join(ROOT, 'dist/bin/bpf-compile.cjs'), 'compile', source, '-o', out, '--kernel-release', headers.release, '--no-cache']),
       bare,
     );
     const nodeStart = await sideBySide(
@@ -44,7 +44,7 @@ export async function runCompileBench(): Promise<BenchResult[]> {
       () => execa('true'),
     );
     const cacheDir = path.join(dir, 'cache');
-    const cliArgs = [path.join(ROOT, 'dist/bin/bpf-compile.mjs'), 'compile', source, '-o', out, '--kernel-release', headers.release, '--cache-dir', cacheDir];
+    const cliArgs = [path.join(ROOT, 'dist/bin/bpf-compile.cjs'), 'compile', source, '-o', out, '--kernel-release', headers.release, '--cache-dir', cacheDir];
     await execa('node', cliArgs); // fill the cache
     const cached = await sideBySide(
       RUNS,

@@ -24,7 +24,7 @@ export async function runHeadersBench(): Promise<BenchResult[]> {
     await fs.mkdir(path.join(dir, 'root/sys/kernel'), { recursive: true });
     await fs.copyFile(fixture.archive, path.join(dir, 'root/sys/kernel/kheaders.tar.xz'));
     const args = [
-      path.join(ROOT, 'dist/bin/bpf-compile.mjs'),
+      path.join(ROOT, 'dist/bin/bpf-compile.cjs'),
       'headers',
       '--root',
       path.join(dir, 'root'),

@@ -15,7 +15,7 @@ import { tempDir } from '../helpers/fake-kernel.js';
 
 const REPO = path.resolve(import.meta.dirname, '../..');
 const EXAMPLES = path.join(REPO, 'examples');
-const DIST_CLI = path.join(REPO, 'dist/bin/bpf-compile.mjs');
+const DIST_CLI = path.join(REPO, 'dist/bin/bpf-compile.cjs');
 const ARCHES = ['x86_64', 'aarch64', 's390x'];
 const PROGS = ['xdp_counter', 'core_kprobe'];
 

@@ -10,7 +10,7 @@ import { after, before, test } from 'node:test';
 import { exec } from '../../lib/system/exec.js';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
-const CLI = path.join(ROOT, 'dist/bin/bpf-compile.mjs');
+const CLI = path.join(ROOT, 'dist/bin/bpf-compile.cjs');
 let tmp: string;
 
 before(() => {

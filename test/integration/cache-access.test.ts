@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, test } from 'node:test';
 
-const BIN = path.resolve(import.meta.dirname, '../../dist/bin/bpf-compile.mjs');
+const BIN = path.resolve(import.meta.dirname, '../../dist/bin/bpf-compile.cjs');
 const EXAMPLE = path.resolve(import.meta.dirname, '../../examples/task_exec.bpf.c');
 const asNobody = spawnSync('setpriv', ['--version']).status === 0;
 const skip =

@@ -42,7 +42,7 @@ test('the README main command works: npx bpf-compile compile an example', async 
 });
 
 test('the built CLI exits quietly when its reader goes away (EPIPE), no stack trace', async () => {
-  const cli = path.join(ROOT, 'dist/bin/bpf-compile.mjs');
+  const cli = path.join(ROOT, 'dist/bin/bpf-compile.cjs');
   const r = await execa('sh', ['-c', `node '${cli}' init --list | head -c 1 >/dev/null; node '${cli}' --help | head -c 1 >/dev/null`], { reject: false, all: true });
   assert.equal(r.exitCode, 0);
   assert.doesNotMatch(String(r.all), /EPIPE|at .*\(/);

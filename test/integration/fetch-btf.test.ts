@@ -27,7 +27,7 @@ import { BtfBuilder } from '../helpers/btf-builder.js';
 import { startMirrorServer, type MirrorServer } from '../helpers/mirror-server.js';
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const cli = path.join(repo, 'dist/bin/bpf-compile.mjs');
+const cli = path.join(repo, 'dist/bin/bpf-compile.cjs');
 const arch = hostArch();
 /** A release that is not the running kernel's: the live BTF does not describe it. */
 const RELEASE = '6.1.0-99-mirrortest';

@@ -22,7 +22,7 @@ import { buildKheadersFixture, kheadersFixtureSkipReason } from '../helpers/khea
 import { startMirrorServer, type MirrorServer } from '../helpers/mirror-server.js';
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const cli = path.join(repo, 'dist/bin/bpf-compile.mjs');
+const cli = path.join(repo, 'dist/bin/bpf-compile.cjs');
 const tlsDir = path.join(repo, 'test/fixtures/tls');
 const skip = kheadersFixtureSkipReason();
 if (skip !== undefined) console.log(`# skipping HTTPS fetch tests: ${skip}`);
