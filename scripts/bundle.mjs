@@ -82,4 +82,10 @@ for (const f of ['bpf-compile.mjs', 'bpf-compile.cjs']) fs.rmSync(path.join(bin,
 await bundle.write({ dir: bin, format: 'cjs', entryFileNames: '[name].cjs', chunkFileNames: 'chunks/[name]-[hash:8].cjs', generatedCode: 'es2015' });
 await bundle.close();
 fs.rmSync(stage, { recursive: true, force: true });
-for (const f of ['bpf-compile.cjs', 'bpf-compile.js']) fs.chmodSync(path.join(bin, f), 0o755);
+// The executable was dist/bin/bpf-compile.mjs before the bundle became CommonJS; links made to it then (npx keeps its
+// own copies of a project's bin links, keyed by the project's directory, and does not renew them) keep working.
+fs.writeFileSync(
+  path.join(bin, 'bpf-compile.mjs'),
+  "#!/usr/bin/env node\n// The executable is bpf-compile.cjs (package.json bin); this keeps links made to the earlier .mjs name working.\nimport { createRequire } from 'node:module';\n\ncreateRequire(import.meta.url)('./bpf-compile.cjs');\n",
+);
+for (const f of ['bpf-compile.cjs', 'bpf-compile.mjs', 'bpf-compile.js']) fs.chmodSync(path.join(bin, f), 0o755);

@@ -35,6 +35,12 @@ const RUNS: ReadonlyArray<readonly [string[], number, RegExp]> = [
   [['cflags', '--kernel-release', '0.0.0-none', '--cache-dir', '<tmp>/cache'], 0, /-target|-I|-D/],
 ];
 
+test('the earlier executable name (dist/bin/bpf-compile.mjs, which older npx links point to) still runs the CLI', async () => {
+  const r = await exec(process.execPath, [path.join(ROOT, 'dist/bin/bpf-compile.mjs'), 'init', '--list'], { timeoutMs: 60_000 });
+  assert.equal(r.exitCode, 0, r.all);
+  assert.match(r.stdout, /\S/);
+});
+
 for (const [args, code, said] of RUNS) {
   test(`bundled CLI: bpf-compile ${args.slice(0, 2).join(' ')} runs to its exit code (${code})`, async () => {
     const argv = args.map((a) => a.replace('<tmp>', tmp));
