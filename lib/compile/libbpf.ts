@@ -1,7 +1,7 @@
 /**
  * Where libbpf's headers (`bpf/bpf_helpers.h`) are: an explicit dir, the environment, or the system's include dirs.
  */
-import fs from 'node:fs/promises';
+import fs from 'node:fs';
 import path from 'node:path';
 import { BpfCompileError, ErrorCode } from '../errors.js';
 import { underRoot } from '../system/root.js';
@@ -21,7 +21,7 @@ export async function findLibbpfInclude(root: string, explicit: string | undefin
   const dirs = explicit !== undefined ? [path.resolve(explicit)] : [...new Set([...LIBBPF_SEARCH_DIRS.map((d) => underRoot(root, d)), ...LIBBPF_SEARCH_DIRS])];
   for (const dir of dirs) {
     try {
-      await fs.access(path.join(dir, 'bpf', 'bpf_helpers.h'));
+      fs.accessSync(path.join(dir, 'bpf', 'bpf_helpers.h'));
       return dir;
     } catch {
       // next

@@ -1,7 +1,7 @@
 /**
  * What a header tree says about itself: `UTS_RELEASE` and `LINUX_VERSION_CODE` from its generated headers.
  */
-import fs from 'node:fs/promises';
+import fs from 'node:fs';
 import path from 'node:path';
 import { decodeVersionCode, formatVersion } from '../target.js';
 
@@ -15,10 +15,11 @@ export interface HeaderVersion {
   readonly version: string | undefined;
 }
 
-async function readFirst(dirs: readonly string[], rel: string): Promise<string | undefined> {
+/** The text of `rel` in the first tree that has it (two small headers: read synchronously). */
+function readFirst(dirs: readonly string[], rel: string): string | undefined {
   for (const dir of dirs) {
     try {
-      return await fs.readFile(path.join(dir, rel), 'utf8');
+      return fs.readFileSync(path.join(dir, rel), 'utf8');
     } catch {
       // try the next tree
     }
@@ -36,7 +37,8 @@ export function readDefine(text: string, name: string): string | undefined {
 
 /** Read UTS_RELEASE and LINUX_VERSION_CODE from the build tree first, then the source tree. */
 export async function readHeaderVersion(trees: readonly string[]): Promise<HeaderVersion> {
-  const [uts, ver] = await Promise.all([readFirst(trees, 'include/generated/utsrelease.h'), readFirst(trees, 'include/generated/uapi/linux/version.h')]);
+  const uts = readFirst(trees, 'include/generated/utsrelease.h');
+  const ver = readFirst(trees, 'include/generated/uapi/linux/version.h');
   const utsRelease = uts === undefined ? undefined : readDefine(uts, 'UTS_RELEASE');
   const codeText = ver === undefined ? undefined : readDefine(ver, 'LINUX_VERSION_CODE');
   const code = codeText !== undefined && /^\d+$/.test(codeText) ? Number(codeText) : undefined;

@@ -3,6 +3,7 @@
  * module loaded on demand), extracted safely into the cache.
  */
 import fs from 'node:fs/promises';
+import fsSync from 'node:fs';
 import path from 'node:path';
 import { extractArchiveToCache } from '../archive/cache.js';
 import { BpfCompileError, errnoCode } from '../errors.js';
@@ -12,9 +13,9 @@ import type { HeaderSource, SourceContext, SourceResult } from './types.js';
 /** Where kernels expose the CONFIG_IKHEADERS archive: sysfs since 5.2, `/proc` on vendor backports of the first patch. */
 export const KHEADERS_ARCHIVE_PATHS: readonly string[] = ['/sys/kernel/kheaders.tar.xz', '/proc/kheaders.tar.xz'];
 
-async function isReadableFile(p: string): Promise<boolean> {
+function isReadableFile(p: string): boolean {
   try {
-    return (await fs.stat(p)).isFile();
+    return fsSync.statSync(p).isFile();
   } catch {
     return false;
   }
@@ -74,7 +75,7 @@ export const kheadersSource: HeaderSource = {
       if (ctx.kheadersFile !== undefined) return await fromExplicitFile(ctx, ctx.kheadersFile);
       for (const p of KHEADERS_ARCHIVE_PATHS) {
         const file = underRoot(ctx.target.root, p);
-        if (await isReadableFile(file)) return await fromArchive(ctx, file, file);
+        if (isReadableFile(file)) return await fromArchive(ctx, file, file);
       }
       const reasons = [`no ${KHEADERS_ARCHIVE_PATHS.join(' or ')}`];
       // the module machinery is loaded only when no archive file is there

@@ -3,7 +3,6 @@
  * under another root).
  */
 import fs_ from 'node:fs';
-import fs from 'node:fs/promises';
 import path from 'node:path';
 import { errnoCode } from '../errors.js';
 import type { ArchInfo } from '../arch.js';
@@ -48,18 +47,21 @@ export type DirState = { readonly ok: true; readonly dir: string } | { readonly 
 
 /** Follow symlinks to a directory; say precisely why not when it is missing, dangling, looping or not a dir. */
 export async function realDir(p: string): Promise<DirState> {
+  // synchronous calls (as for every small probe of a tree): a warm resolve should not wait on thread-pool round trips
   try {
-    const real = await fs.realpath(p);
-    const st = await fs.stat(real);
+    const real = fs_.realpathSync(p);
+    const st = fs_.statSync(real);
     if (!st.isDirectory()) return { ok: false, reason: `${p} is not a directory` };
     return { ok: true, dir: real };
   } catch (err) {
     const code = errnoCode(err);
     if (code === 'ENOENT') {
-      const isLink = await fs.lstat(p).then(
-        (s) => s.isSymbolicLink(),
-        () => false,
-      );
+      let isLink = false;
+      try {
+        isLink = fs_.lstatSync(p).isSymbolicLink();
+      } catch {
+        // gone altogether
+      }
       return { ok: false, reason: isLink ? `${p} is a dangling symlink` : `${p} does not exist` };
     }
     if (code === 'ELOOP') return { ok: false, reason: `${p} is a symlink loop` };
@@ -96,9 +98,9 @@ export function realDirUnderRoot(root: string, systemPath: string): DirState {
   return { ok: true, dir: r.path };
 }
 
-async function isFile(p: string): Promise<boolean> {
+function isFile(p: string): boolean {
   try {
-    return (await fs.stat(p)).isFile();
+    return fs_.statSync(p).isFile();
   } catch {
     return false;
   }
@@ -120,11 +122,9 @@ const REQUIRED = {
  */
 export async function validateTreePair(a: string, b: string, arch: ArchInfo): Promise<{ ok: true; tree: KernelTree } | { ok: false; reason: string }> {
   const candidates = a === b ? [a] : [a, b];
-  const has = async (rel: string): Promise<string | undefined> => {
-    for (const dir of candidates) if (await isFile(path.join(dir, rel))) return dir;
-    return undefined;
-  };
-  const [kconfigIn, autoconfIn] = await Promise.all([has(REQUIRED.kconfig), has(REQUIRED.autoconf)]);
+  const has = (rel: string): string | undefined => candidates.find((dir) => isFile(path.join(dir, rel)));
+  const kconfigIn = has(REQUIRED.kconfig);
+  const autoconfIn = has(REQUIRED.autoconf);
   const missing = [...(kconfigIn === undefined ? [REQUIRED.kconfig] : []), ...(autoconfIn === undefined ? [REQUIRED.autoconf] : [])];
   if (kconfigIn === undefined || autoconfIn === undefined) {
     return { ok: false, reason: `no ${missing.join(' or ')} in ${candidates.join(' or ')}` };
