@@ -20,17 +20,11 @@ export interface RunOutput {
  */
 export async function runPlan(plan: CompilePlan, toolchain: Toolchain, tmpOutput: string, output: string): Promise<RunOutput> {
   const color = process.stderr.isTTY === true && process.env['NO_COLOR'] === undefined ? ['-fcolor-diagnostics'] : [];
-  let stages: PipelineStage[];
-  if (plan.mode !== 'kernel') {
-    stages = [{ file: toolchain.clang.path, args: [...color, ...plan.clang] }];
-  } else {
+  const stages: PipelineStage[] = [{ file: toolchain.clang.path, args: [...color, ...plan.clang] }];
+  if (plan.mode === 'kernel') {
     const { opt, llc } = toolchain;
     if (opt === undefined || llc === undefined) throw new TypeError('kernel plan without opt/llc');
-    stages = [
-      { file: toolchain.clang.path, args: [...color, ...plan.clang] },
-      { file: opt.path, args: [...plan.opt] },
-      { file: llc.path, args: [...plan.llc] },
-    ];
+    stages.push({ file: opt.path, args: [...plan.opt] }, { file: llc.path, args: [...plan.llc] });
   }
   const results = await execPipeline(stages);
   const failed = results.findIndex((r) => !r.ok);
@@ -47,7 +41,7 @@ export async function runPlan(plan: CompilePlan, toolchain: Toolchain, tmpOutput
   }
   await fs.rm(tmpOutput, { force: true });
   const r = results[failed] as ExecResult;
-  const tool = path.basename(r.command.split(' ')[0] ?? '');
+  const tool = path.basename((stages[failed] as PipelineStage).file);
   const how = r.spawnError !== undefined ? `could not be started: ${r.spawnError}` : r.exitCode !== undefined ? 'exited non-zero' : `was killed by ${r.signal ?? 'a signal'}`;
   throw new BpfCompileError(ErrorCode.COMPILE_FAILED, `compilation failed (${tool} ${how})`, {
     details: { diagnostics, command: r.command, ...(r.exitCode === undefined ? {} : { exitCode: r.exitCode }) },

@@ -126,7 +126,7 @@ function probeClang(p: string, cache: CacheRef | undefined): Promise<ClangFacts 
   }
   if (memo === undefined) {
     memo = exec(p, ['-v', '-E', '-x', 'c', '-', '-o', '/dev/null'], { input: '', timeoutMs: 30_000 }).then((r) => {
-      const facts = parseClangVerbose(String(r.stderr));
+      const facts = parseClangVerbose(r.stderr);
       if (facts !== undefined && cache !== undefined) writeClangFacts(cache, p, facts);
       return facts === undefined
         ? undefined
@@ -153,7 +153,7 @@ function probeLlvmTool(p: string): Promise<ToolInfo | undefined> {
       const fromPath = /\/llvm-(\d+)\/bin\/[^/]+$/.exec(real);
       if (fromPath !== null) return { path: p, major: Number(fromPath[1]), version: undefined };
       const r = await exec(p, ['--version'], { timeoutMs: 30_000 });
-      const m = /LLVM version (\d+)\.(\d+)\.(\d+)/.exec(String(r.stdout));
+      const m = /LLVM version (\d+)\.(\d+)\.(\d+)/.exec(r.stdout);
       return m === null ? undefined : { path: p, major: Number(m[1]), version: `${m[1]}.${m[2]}.${m[3]}` };
     })();
     llvmMemo.set(p, memo);

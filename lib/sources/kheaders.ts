@@ -3,23 +3,15 @@
  * module loaded on demand), extracted safely into the cache.
  */
 import fs from 'node:fs/promises';
-import fsSync from 'node:fs';
 import path from 'node:path';
 import { extractArchiveToCache } from '../archive/cache.js';
 import { BpfCompileError, errnoCode } from '../errors.js';
 import { underRoot } from '../system/root.js';
+import { isFile } from './tree.js';
 import type { HeaderSource, SourceContext, SourceResult } from './types.js';
 
 /** Where kernels expose the CONFIG_IKHEADERS archive: sysfs since 5.2, `/proc` on vendor backports of the first patch. */
 export const KHEADERS_ARCHIVE_PATHS: readonly string[] = ['/sys/kernel/kheaders.tar.xz', '/proc/kheaders.tar.xz'];
-
-function isReadableFile(p: string): boolean {
-  try {
-    return fsSync.statSync(p).isFile();
-  } catch {
-    return false;
-  }
-}
 
 /** Extract an archive (a path or its bytes) into the cache and describe the tree. */
 async function fromArchive(ctx: SourceContext, archive: string | Uint8Array, label: string): Promise<SourceResult> {
@@ -75,7 +67,7 @@ export const kheadersSource: HeaderSource = {
       if (ctx.kheadersFile !== undefined) return await fromExplicitFile(ctx, ctx.kheadersFile);
       for (const p of KHEADERS_ARCHIVE_PATHS) {
         const file = underRoot(ctx.target.root, p);
-        if (isReadableFile(file)) return await fromArchive(ctx, file, file);
+        if (isFile(file)) return await fromArchive(ctx, file, file);
       }
       const reasons = [`no ${KHEADERS_ARCHIVE_PATHS.join(' or ')}`];
       // the module machinery is loaded only when no archive file is there

@@ -98,7 +98,8 @@ export function realDirUnderRoot(root: string, systemPath: string): DirState {
   return { ok: true, dir: r.path };
 }
 
-function isFile(p: string): boolean {
+/** Is `p` a regular file (following links)? Synchronous, like every small probe of a tree. */
+export function isFile(p: string): boolean {
   try {
     return fs_.statSync(p).isFile();
   } catch {
