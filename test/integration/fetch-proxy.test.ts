@@ -14,7 +14,6 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { build } from 'esbuild';
 import { inspect } from 'node:util';
 import { after, before, beforeEach, describe, test } from 'node:test';
 import { BpfCompileError } from '../../lib/errors.js';
@@ -23,6 +22,7 @@ import { fetchFailureReason } from '../../lib/fetch/errors.js';
 import { fetchHeaders } from '../../lib/fetch/index.js';
 import { bypassesProxy, proxyAgentCount } from '../../lib/fetch/proxy.js';
 import { hostArch } from '../../lib/arch.js';
+import { bundleCli } from '../../scripts/bundle-cli.mjs';
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const FAKE_HOST = 'mirror.bpfc.test';
@@ -474,12 +474,15 @@ describe('proxy failures', () => {
 const childScript = `
 import { createRequire } from 'node:module';
 import { download } from ${JSON.stringify(path.join(repo, 'lib/fetch/download.ts'))};
-const [url, dest, envJson] = process.argv.slice(2);
-const r = await download(url, { dest, maxBytes: 1 << 20, allowInsecureHttp: true, env: JSON.parse(envJson), retries: 0, connectTimeoutMs: 5000 });
-const undici = Object.keys(createRequire(import.meta.url).cache).some((k) => /[\\\\/]node_modules[\\\\/]undici[\\\\/]/.test(k));
-await new Promise((resolve) => setImmediate(resolve));
-const active = process.getActiveResourcesInfo().filter((a) => a !== 'PipeWrap' && a !== 'TTYWrap'); // not our stdio
-process.stdout.write(JSON.stringify({ sha256: r.sha256, undici, active }) + '\\n');
+/* no top-level await: bundled like the CLI, into CommonJS */
+void (async () => {
+  const [url, dest, envJson] = process.argv.slice(2);
+  const r = await download(url, { dest, maxBytes: 1 << 20, allowInsecureHttp: true, env: JSON.parse(envJson), retries: 0, connectTimeoutMs: 5000 });
+  const undici = Object.keys(createRequire(import.meta.url).cache).some((k) => /[\\\\/]node_modules[\\\\/]undici[\\\\/]/.test(k));
+  await new Promise((resolve) => setImmediate(resolve));
+  const active = process.getActiveResourcesInfo().filter((a) => a !== 'PipeWrap' && a !== 'TTYWrap'); // not our stdio
+  process.stdout.write(JSON.stringify({ sha256: r.sha256, undici, active }) + '\\n');
+})();
 `;
 
 interface ChildRun {
@@ -571,30 +574,15 @@ describe('a CLI-like process', () => {
     }
   });
 
-  test('bundled like the CLI (esbuild, code splitting): undici is its own chunk, works through the proxy, exits', async () => {
+  test('bundled like the CLI (scripts/bundle-cli.mjs): undici is its own chunk, works through the proxy, exits', async () => {
     const outdir = path.join(tmp, 'bundle');
-    await build({
-      entryPoints: [childScriptFile()],
-      bundle: true,
-      splitting: true,
-      platform: 'node',
-      format: 'esm',
-      target: 'node20',
-      external: ['lzma-native'],
-      banner: { js: "import { createRequire as __bpfcRequire } from 'node:module'; const require = __bpfcRequire(import.meta.url);" },
-      logLevel: 'warning',
-      outdir,
-      entryNames: '[name]',
-      chunkNames: 'chunks/[name]-[hash]',
-      outExtension: { '.js': '.mjs' },
-    });
+    const entry = await bundleCli({ entry: childScriptFile(), outDir: outdir });
     const chunks = fs.readdirSync(path.join(outdir, 'chunks'));
     const undiciChunk = chunks.find((c) => c.startsWith('undici-'));
     assert.ok(undiciChunk !== undefined, chunks.join(' '));
     const marker = /EnvHttpProxyAgent is experimental/;
     assert.match(fs.readFileSync(path.join(outdir, 'chunks', undiciChunk), 'utf8'), marker);
-    assert.doesNotMatch(fs.readFileSync(path.join(outdir, 'child.mjs'), 'utf8'), marker, 'undici is not in the entry chunk');
-    const entry = path.join(outdir, 'child.mjs');
+    assert.doesNotMatch(fs.readFileSync(entry, 'utf8'), marker, 'undici is not in the entry chunk');
     const direct = await runChild(loopUrl('/file'), {}, {}, entry);
     assert.equal(direct.code, 0, direct.stderr);
     assert.equal(direct.out?.sha256, sha);
