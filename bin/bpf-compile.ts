@@ -5,10 +5,29 @@
 import { main } from '../lib/cli/main.js';
 
 // A reader that goes away (`bpf-compile init --list | head -1`) is not an error: stop quietly, like other CLI tools.
-for (const stream of [process.stdout, process.stderr]) {
-  stream.on('error', (err: NodeJS.ErrnoException) => {
-    if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
-    throw err;
+function onStreamError(err: NodeJS.ErrnoException): void {
+  if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+  throw err;
+}
+// The handler is attached when the stream is first used: creating process.stdout/stderr loads node's stream modules
+// (~20), which a run that prints nothing (an object-cache hit) does not need. node defines both as configurable
+// getters on `process`; the replacement getter keeps node's stream and adds the handler once.
+for (const name of ['stdout', 'stderr'] as const) {
+  const own = Object.getOwnPropertyDescriptor(process, name);
+  const get = own?.get;
+  if (own === undefined || get === undefined || own.configurable !== true) {
+    process[name].on('error', onStreamError);
+    continue;
+  }
+  Object.defineProperty(process, name, {
+    configurable: true,
+    enumerable: own.enumerable ?? true,
+    get() {
+      const stream = get.call(process) as NodeJS.WriteStream;
+      Object.defineProperty(process, name, { configurable: true, enumerable: own.enumerable ?? true, get: () => stream });
+      stream.on('error', onStreamError);
+      return stream;
+    },
   });
 }
 

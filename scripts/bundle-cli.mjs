@@ -40,11 +40,81 @@ const globalProcess = {
 };
 
 /**
+ * Node built-in modules that node's own start does not load, and that the paths which run most (a warm `headers`, an
+ * object-cache hit, `--version`) need only some of: each is required when one of its exports is first read, not when
+ * the chunk that imports it loads. (`node:child_process` brings `net`, `dgram` and stream internals; `node:fs/promises`
+ * brings `readline`'s; `node:crypto` 17 modules of its own.) Only a binding used solely as `binding.member` is made
+ * lazy: one passed around whole (an interop helper copying its keys) keeps its eager `require`.
+ */
+const LAZY_BUILTINS = ['child_process', 'crypto', 'fs/promises', 'os', 'stream', 'stream/promises', 'string_decoder', 'timers/promises', 'zlib'];
+/** Names bound by `const <name> = require('node:<id>')` at a chunk's top level to a lazy built-in, by name. */
+function lazyCandidates(ast) {
+  const found = new Map();
+  for (const st of ast.body) {
+    if (st.type !== 'VariableDeclaration' || st.kind !== 'const' || st.declarations.length !== 1) continue;
+    const { id, init } = st.declarations[0];
+    const arg = init?.type === 'CallExpression' && init.callee.type === 'Identifier' && init.callee.name === 'require' ? init.arguments[0] : undefined;
+    const mod = arg?.type === 'Literal' && typeof arg.value === 'string' && arg.value.startsWith('node:') ? arg.value.slice(5) : undefined;
+    if (id.type === 'Identifier' && mod !== undefined && LAZY_BUILTINS.includes(mod)) found.set(id.name, { id: mod, start: st.start, end: st.end, decl: id });
+  }
+  return found;
+}
+
+/**
+ * Top-level `require('node:<id>');` statements of lazy built-ins: rollup writes one for each module a chunk's modules
+ * import (tree-shaking is off), which would load the module for nothing; a built-in has no side effect to keep.
+ */
+function bareRequires(ast) {
+  return ast.body.filter((st) => {
+    const e = st.type === 'ExpressionStatement' ? st.expression : undefined;
+    const arg = e?.type === 'CallExpression' && e.callee.type === 'Identifier' && e.callee.name === 'require' ? e.arguments[0] : undefined;
+    return arg?.type === 'Literal' && typeof arg.value === 'string' && arg.value.startsWith('node:') && LAZY_BUILTINS.includes(arg.value.slice(5));
+  });
+}
+
+/** Drop from `candidates` every name that is read anywhere other than as `<name>.<member>` (a parse-tree walk). */
+function keepMemberOnly(node, parent, candidates) {
+  if (node === null || typeof node !== 'object') return;
+  if (Array.isArray(node)) {
+    for (const n of node) keepMemberOnly(n, parent, candidates);
+    return;
+  }
+  if (node.type === 'Identifier' && candidates.has(node.name)) {
+    const asMember = parent?.type === 'MemberExpression' && parent.object === node;
+    const notAReference =
+      (parent?.type === 'MemberExpression' && parent.property === node && !parent.computed) ||
+      (parent?.type === 'Property' && parent.key === node && !parent.computed && !parent.shorthand) ||
+      candidates.get(node.name).decl === node;
+    if (!asMember && !notAReference) candidates.delete(node.name);
+  }
+  for (const [k, v] of Object.entries(node)) if (k !== 'type' && v !== null && typeof v === 'object') keepMemberOnly(v, node, candidates);
+}
+
+const lazyBuiltins = {
+  name: 'lazy-builtins',
+  renderChunk(code) {
+    const ast = this.parse(code);
+    const candidates = lazyCandidates(ast);
+    keepMemberOnly(ast, undefined, candidates);
+    const edits = [...candidates].map(([name, c]) => {
+      const load = `(${name}$lazy ??= require('node:${c.id}'))`;
+      return { start: c.start, end: c.end, text: `let ${name}$lazy; const ${name} = new Proxy({}, { get: (_, k) => ${load}[k], has: (_, k) => k in ${load} });` };
+    });
+    for (const st of bareRequires(ast)) edits.push({ start: st.start, end: st.end, text: '' });
+    if (edits.length === 0) return null;
+    let out = code;
+    for (const e of edits.sort((a, b) => b.start - a.start)) out = out.slice(0, e.start) + e.text + out.slice(e.end);
+    return { code: out, map: null };
+  },
+};
+
+/**
  * Bundle `entry` (an ESM module without top-level await) into `outDir` as the CLI is bundled: `<name>.cjs` plus
  * `chunks/`, where `<name>` is the entry's file name without its extension. The tests bundle their own entries with
  * it, so "bundled like the CLI" stays true. Returns the path of the bundled entry.
  */
 export async function bundleCli({ entry, outDir }) {
+  const name = path.basename(entry).replace(/\.[^.]*$/, '');
   const stage = path.join(outDir, '.esbuild');
   fs.rmSync(path.join(outDir, 'chunks'), { recursive: true, force: true });
   fs.rmSync(stage, { recursive: true, force: true });
@@ -71,9 +141,8 @@ export async function bundleCli({ entry, outDir }) {
   // object-cache hit 30 → 16). And CommonJS, because node's ESM loader costs what its CommonJS loader does not (URL
   // resolution, module jobs, files read through the thread pool): `--version` 12 ms less, a warm `headers` 10 ms less
   // (docs/performance.md). Dynamic imports between chunks become lazy `require`s. Nothing is tree-shaken or rewritten
-  // beyond the module format: treeshake is off, esbuild's chunks are taken as they are, and any rollup warning (a
-  // circular chunk, an unresolved import) fails the build.
-  const name = path.basename(entry).replace(/\.[^.]*$/, '');
+  // beyond the module format and the lazy built-ins (above): treeshake is off, esbuild's chunks are taken as they are,
+  // and any rollup warning (a circular chunk, an unresolved import) fails the build.
   const bundle = await rollup({
     input: path.join(stage, `${name}.mjs`),
     external: (id) => id.startsWith('node:') || builtinModules.includes(id) || id === 'lzma-native',
@@ -82,7 +151,14 @@ export async function bundleCli({ entry, outDir }) {
       throw new Error(`rollup: ${w.code}: ${w.message}`);
     },
   });
-  await bundle.write({ dir: outDir, format: 'cjs', entryFileNames: '[name].cjs', chunkFileNames: 'chunks/[name]-[hash:8].cjs', generatedCode: 'es2015' });
+  await bundle.write({
+    dir: outDir,
+    format: 'cjs',
+    entryFileNames: `${name}.cjs`,
+    chunkFileNames: 'chunks/[name]-[hash:8].cjs',
+    generatedCode: 'es2015',
+    plugins: [lazyBuiltins],
+  });
   await bundle.close();
   fs.rmSync(stage, { recursive: true, force: true });
   return path.join(outDir, `${name}.cjs`);

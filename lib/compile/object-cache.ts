@@ -45,7 +45,7 @@ import type { CompilePlan } from './flags.js';
 import type { PlannedCompile } from './types.js';
 import { runPlan } from './run.js';
 import type { ToolInfo } from './toolchain.js';
-import { writeFileAtomic } from '../system/atomic-file.js';
+import { writeFileAtomicSync } from '../system/atomic-file.js';
 import { field, readRecord, statIdentity, writeRecord } from '../cache/records.js';
 import { makeDirs } from '../system/dirs.js';
 
@@ -287,10 +287,10 @@ function readResult(cache: Cache, key: string): Hit | undefined {
   return undefined;
 }
 
-/** Write `bytes` to `output` atomically (temp sibling + rename), mode 0644. */
-async function writeAtomic(output: string, bytes: Uint8Array): Promise<void> {
+/** Write `bytes` (an object file: kilobytes) to `output` atomically (temp sibling + rename), mode 0644. */
+function writeAtomic(output: string, bytes: Uint8Array): void {
   makeDirs(path.dirname(output));
-  await writeFileAtomic(output, bytes);
+  writeFileAtomicSync(output, bytes);
 }
 
 function sameList(a: readonly string[] | undefined, b: readonly string[]): boolean {
@@ -321,7 +321,7 @@ function changedSince(files: readonly string[], sinceNs: bigint): boolean {
 export async function compileCached(planned: PlannedCompile, run: CachedRun, opts: CompileCachedOptions = {}): Promise<CompileCachedResult> {
   const cache = toCache(opts.cache);
   const source = sourceOfPlan(planned.plan);
-  const sourceSha = sha256(await fsp.readFile(source));
+  const sourceSha = sha256(fs.readFileSync(source));
   const manifestKey = manifestKeyOf(planned, sourceSha);
   const index = new StatIndex(cache, manifestKey);
 
@@ -332,7 +332,7 @@ export async function compileCached(planned: PlannedCompile, run: CachedRun, opt
       const key = resultKeyOf(manifestKey, ds);
       const hit = readResult(cache, key);
       if (hit !== undefined) {
-        await writeAtomic(planned.output, hit.object);
+        writeAtomic(planned.output, hit.object);
         index.save();
         return { diagnostics: hit.diagnostics, fromCache: true, key };
       }

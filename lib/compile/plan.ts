@@ -2,7 +2,7 @@
  * Planning a compile without running anything: decide the mode (`auto`), resolve the headers it needs, find the tools,
  * and build the exact argument lists (`flags.ts`).
  */
-import fs from 'node:fs/promises';
+import fs from 'node:fs';
 import path from 'node:path';
 import { BpfCompileError, ErrorCode, isBpfCompileError } from '../errors.js';
 import { resolveHeaders, type ResolvedHeaders } from '../resolve.js';
@@ -109,7 +109,7 @@ export async function planCompile(options: CompileOptions): Promise<PlannedCompi
   const output = path.resolve(options.output);
   let sourceText: string;
   try {
-    sourceText = await fs.readFile(source, 'utf8');
+    sourceText = fs.readFileSync(source, 'utf8'); // one small file: no thread-pool round trip
   } catch (err) {
     throw new BpfCompileError(ErrorCode.INPUT_UNREADABLE, `cannot read ${options.source}`, { cause: err, hint: 'check the path of the C file' });
   }
