@@ -110,11 +110,10 @@ const lazyBuiltins = {
 
 /**
  * Bundle `entry` (an ESM module without top-level await) into `outDir` as the CLI is bundled: `<name>.cjs` plus
- * `chunks/`, where `<name>` is the entry's file name without its extension. The tests bundle their own entries with
- * it, so "bundled like the CLI" stays true. Returns the path of the bundled entry.
+ * `chunks/`, where `<name>` defaults to the entry's file name without its extension. The tests bundle their own entries
+ * with it, so "bundled like the CLI" stays true. Returns the path of the bundled entry.
  */
-export async function bundleCli({ entry, outDir }) {
-  const name = path.basename(entry).replace(/\.[^.]*$/, '');
+export async function bundleCli({ entry, outDir, name = path.basename(entry).replace(/\.[^.]*$/, '') }) {
   const stage = path.join(outDir, '.esbuild');
   fs.rmSync(path.join(outDir, 'chunks'), { recursive: true, force: true });
   fs.rmSync(stage, { recursive: true, force: true });
@@ -144,7 +143,7 @@ export async function bundleCli({ entry, outDir }) {
   // beyond the module format and the lazy built-ins (above): treeshake is off, esbuild's chunks are taken as they are,
   // and any rollup warning (a circular chunk, an unresolved import) fails the build.
   const bundle = await rollup({
-    input: path.join(stage, `${name}.mjs`),
+    input: path.join(stage, `${path.basename(entry).replace(/\.[^.]*$/, '')}.mjs`),
     external: (id) => id.startsWith('node:') || builtinModules.includes(id) || id === 'lzma-native',
     treeshake: false,
     onwarn: (w) => {
@@ -162,4 +161,21 @@ export async function bundleCli({ entry, outDir }) {
   await bundle.close();
   fs.rmSync(stage, { recursive: true, force: true });
   return path.join(outDir, `${name}.cjs`);
+}
+
+/**
+ * Bundle the executable's launcher (`bin/launcher.ts` after tsc: installs the V8 code cache, then requires the CLI's
+ * bundle beside it) into one CommonJS file of its own, `outFile`: it runs before any of the CLI's code is loaded.
+ */
+export async function bundleLauncher({ entry, outFile }) {
+  await esbuild.build({
+    entryPoints: [entry],
+    bundle: true,
+    platform: 'node',
+    format: 'cjs',
+    target: 'node20',
+    define: { 'import.meta.dirname': '__dirname' },
+    outfile: outFile,
+    logLevel: 'warning',
+  });
 }

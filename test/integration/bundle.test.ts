@@ -50,3 +50,25 @@ for (const [args, code, said] of RUNS) {
     assert.match(r.all, said);
   });
 }
+
+test('the executable keeps V8 bytecode beside the bundle (.v8-cache), and bytecode that is garbage does no harm', async () => {
+  const bin = path.join(tmp, 'bin');
+  fs.cpSync(path.join(ROOT, 'dist/bin'), bin, { recursive: true, filter: (src) => path.basename(src) !== '.v8-cache' });
+  const exe = path.join(bin, 'bpf-compile.cjs');
+  const first = await exec(process.execPath, [exe, '--version'], { timeoutMs: 60_000 });
+  assert.equal(first.exitCode, 0, first.all);
+  const cacheDir = path.join(bin, '.v8-cache');
+  const files = fs.readdirSync(cacheDir);
+  assert.ok(
+    files.some((f) => /^cli\.cjs\.any\.\d+\.\d+\.v8$/.test(f)),
+    `bytecode of the CLI's entry after one run: ${files.join(', ')}`,
+  );
+  for (const f of files) fs.writeFileSync(path.join(cacheDir, f), Buffer.alloc(256, 0x5a));
+  const second = await exec(process.execPath, [exe, '--version'], { timeoutMs: 60_000 });
+  assert.equal(second.exitCode, 0, second.all);
+  assert.equal(second.stdout, first.stdout);
+  for (const f of files) assert.notDeepEqual(fs.readFileSync(path.join(cacheDir, f)), Buffer.alloc(256, 0x5a), `${f} replaced`);
+  const off = await exec(process.execPath, [exe, 'init', '--list'], { timeoutMs: 60_000, env: { ...process.env, BPF_COMPILE_CODE_CACHE: '0' } });
+  assert.equal(off.exitCode, 0, off.all);
+  assert.ok(!fs.readdirSync(cacheDir).some((f) => f.includes('.init.')), 'BPF_COMPILE_CODE_CACHE=0: nothing written');
+});
