@@ -5,8 +5,8 @@
  * (`lib/system/code-cache.ts`), then the CLI runs.
  */
 import { createRequire } from 'node:module';
-import path from 'node:path';
+import { join } from 'node:path';
 import { commandVariant, installCodeCache } from '../lib/system/code-cache.js';
 
 installCodeCache({ dir: import.meta.dirname, variant: commandVariant(process.argv) });
-createRequire(path.join(import.meta.dirname, 'bpf-compile.cjs'))('./cli.cjs');
+createRequire(join(import.meta.dirname, 'bpf-compile.cjs'))('./cli.cjs');

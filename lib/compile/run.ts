@@ -1,7 +1,7 @@
 /**
  * Running a compile plan: clang (| opt | llc) as child processes, diagnostics kept verbatim, output renamed into place.
  */
-import fs from 'node:fs/promises';
+import fs from 'node:fs';
 import path from 'node:path';
 import { BpfCompileError, ErrorCode } from '../errors.js';
 import type { CompilePlan } from './flags.js';
@@ -35,11 +35,12 @@ export async function runPlan(plan: CompilePlan, toolchain: Toolchain, tmpOutput
     .map((r) => r.stderr)
     .filter((s) => s !== '')
     .join('\n');
+  // synchronous: one rename, not worth starting the thread pool (4 threads) and loading fs/promises at the end of a run
   if (failed < 0) {
-    await fs.rename(tmpOutput, output);
+    fs.renameSync(tmpOutput, output);
     return { diagnostics };
   }
-  await fs.rm(tmpOutput, { force: true });
+  fs.rmSync(tmpOutput, { force: true });
   const r = results[failed] as ExecResult;
   const tool = path.basename((stages[failed] as PipelineStage).file);
   const how = r.spawnError !== undefined ? `could not be started: ${r.spawnError}` : r.exitCode !== undefined ? 'exited non-zero' : `was killed by ${r.signal ?? 'a signal'}`;

@@ -17,10 +17,11 @@
  * read-only install, a full disk or an unsafe directory means compiling from source, as before, silently.
  * `BPF_COMPILE_CODE_CACHE=0` switches it off.
  */
-import fs from 'node:fs';
-import Module from 'node:module';
-import path from 'node:path';
-import vm from 'node:vm';
+// named imports: the launcher is bundled to CommonJS, where a default import of a built-in copies all its exports
+import { closeSync, constants, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync, type Stats } from 'node:fs';
+import { Module } from 'node:module';
+import { basename, dirname, join, resolve, sep } from 'node:path';
+import { Script } from 'node:vm';
 
 /** What {@link installCodeCache} needs; the defaults are the current process. */
 export interface CodeCacheOptions {
@@ -69,9 +70,9 @@ const OFF = new Set(['0', 'off', 'false', 'no']);
 
 /** Whether `p` is a directory the current user may trust bytecode from (see the module comment). */
 export function trustedCacheDir(p: string, uid: number): boolean {
-  let st: fs.Stats;
+  let st: Stats;
   try {
-    st = fs.lstatSync(p);
+    st = lstatSync(p);
   } catch {
     return false;
   }
@@ -89,19 +90,19 @@ export function commandVariant(argv: readonly string[]): string {
 
 /** The start of the names of `filename`'s bytecode files of one variant; the size and modification time follow. */
 function cachePrefix(filename: string, variant: string): string {
-  return `${path.basename(filename)}.${variant}.`;
+  return `${basename(filename)}.${variant}.`;
 }
 
 /** The contents of `file`, not following a symbolic link; undefined if it cannot be read. */
 function readNoFollow(file: string): Buffer | undefined {
   let fd: number | undefined;
   try {
-    fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
-    return fs.readFileSync(fd);
+    fd = openSync(file, constants.O_RDONLY | constants.O_NOFOLLOW);
+    return readFileSync(fd);
   } catch {
     return undefined;
   } finally {
-    if (fd !== undefined) fs.closeSync(fd);
+    if (fd !== undefined) closeSync(fd);
   }
 }
 
@@ -109,11 +110,11 @@ function readNoFollow(file: string): Buffer | undefined {
 function writeAtomic(file: string, data: Buffer): boolean {
   const tmp = `${file}.${process.pid}.tmp`;
   try {
-    fs.writeFileSync(tmp, data, { flag: 'wx', mode: 0o600 });
-    fs.renameSync(tmp, file);
+    writeFileSync(tmp, data, { flag: 'wx', mode: 0o600 });
+    renameSync(tmp, file);
     return true;
   } catch {
-    fs.rmSync(tmp, { force: true });
+    rmSync(tmp, { force: true });
     return false;
   }
 }
@@ -125,38 +126,38 @@ function writeAtomic(file: string, data: Buffer): boolean {
 export function installCodeCache(options: CodeCacheOptions): CodeCache | undefined {
   const env = options.env ?? process.env;
   if (OFF.has((env['BPF_COMPILE_CODE_CACHE'] ?? '').toLowerCase())) return undefined;
-  const dir = path.resolve(options.dir);
-  const cacheDir = options.cacheDir ?? path.join(dir, '.v8-cache');
+  const dir = resolve(options.dir);
+  const cacheDir = options.cacheDir ?? join(dir, '.v8-cache');
   const uid = options.uid ?? process.getuid?.() ?? -1;
   const variant = /^[a-z][a-z-]{0,31}$/.test(options.variant ?? '') ? (options.variant as string) : 'any';
   const trusted = trustedCacheDir(cacheDir, uid);
   const stats = { hits: [] as string[], misses: [] as string[], written: [] as string[] };
-  const pending: Array<{ script: vm.Script; file: string; prefix: string }> = [];
+  const pending: Array<{ script: Script; file: string; prefix: string }> = [];
   const loader = Module as unknown as ModuleInternals;
   const fallback = loader._extensions['.js'];
   if (fallback === undefined) return undefined;
 
   loader._extensions['.cjs'] = (module, filename) => {
-    if (!filename.startsWith(dir + path.sep)) return fallback(module, filename);
-    const st = fs.statSync(filename);
-    let source = fs.readFileSync(filename, 'utf8');
+    if (!filename.startsWith(dir + sep)) return fallback(module, filename);
+    const st = statSync(filename);
+    let source = readFileSync(filename, 'utf8');
     if (source.startsWith('#!')) source = `//${source.slice(2)}`; // same length, so line and column numbers stay
     const prefix = cachePrefix(filename, variant);
     const name = `${prefix}${st.size}.${Math.trunc(st.mtimeMs)}.v8`;
     let cachedData: Buffer | undefined;
     if (trusted) {
-      cachedData = readNoFollow(path.join(cacheDir, name));
+      cachedData = readNoFollow(join(cacheDir, name));
     }
     // node's own CommonJS wrapper, on the first line so that positions in stack traces are the file's
     const wrapped = `(function (exports, require, module, __filename, __dirname) { ${source}\n});`;
-    const script = new vm.Script(wrapped, { filename, ...(cachedData !== undefined ? { cachedData } : {}) });
+    const script = new Script(wrapped, { filename, ...(cachedData !== undefined ? { cachedData } : {}) });
     if (cachedData !== undefined && !script.cachedDataRejected) stats.hits.push(filename);
     else {
       stats.misses.push(filename);
-      pending.push({ script, file: path.join(cacheDir, name), prefix });
+      pending.push({ script, file: join(cacheDir, name), prefix });
     }
     const fn = script.runInThisContext() as (...args: unknown[]) => void;
-    fn.call(module.exports, module.exports, Module.createRequire(filename), module, filename, path.dirname(filename));
+    fn.call(module.exports, module.exports, Module.createRequire(filename), module, filename, dirname(filename));
   };
 
   const flush = (): void => {
@@ -165,7 +166,7 @@ export function installCodeCache(options: CodeCacheOptions): CodeCache | undefin
     if (todo.length === 0 || !ensureCacheDir(dir, cacheDir, uid)) return;
     let names: string[] = [];
     try {
-      names = fs.readdirSync(cacheDir);
+      names = readdirSync(cacheDir);
     } catch {
       return;
     }
@@ -173,7 +174,7 @@ export function installCodeCache(options: CodeCacheOptions): CodeCache | undefin
       if (!writeAtomic(file, script.createCachedData())) continue;
       stats.written.push(file);
       // bytecode of earlier versions of the same file (another size or time) is of no use any more
-      for (const n of names) if (n.startsWith(prefix) && n.endsWith('.v8') && n !== path.basename(file)) fs.rmSync(path.join(cacheDir, n), { force: true });
+      for (const n of names) if (n.startsWith(prefix) && n.endsWith('.v8') && n !== basename(file)) rmSync(join(cacheDir, n), { force: true });
     }
   };
   process.once('exit', flush);
@@ -182,10 +183,10 @@ export function installCodeCache(options: CodeCacheOptions): CodeCache | undefin
 
 /** The bytecode directory, created (0700) if missing and the bundle directory is the current user's; false if unusable. */
 function ensureCacheDir(dir: string, cacheDir: string, uid: number): boolean {
-  if (trustedCacheDir(cacheDir, uid)) return fs.lstatSync(cacheDir).uid === uid;
+  if (trustedCacheDir(cacheDir, uid)) return lstatSync(cacheDir).uid === uid;
   try {
-    if (fs.lstatSync(path.dirname(cacheDir)).uid !== uid || fs.lstatSync(dir).uid !== uid) return false;
-    fs.mkdirSync(cacheDir, { mode: 0o700 });
+    if (lstatSync(dirname(cacheDir)).uid !== uid || lstatSync(dir).uid !== uid) return false;
+    mkdirSync(cacheDir, { mode: 0o700 });
   } catch {
     return false;
   }
