@@ -37,7 +37,7 @@ export interface CodeCacheOptions {
   readonly env?: Readonly<Record<string, string | undefined>>;
 }
 
-/** What one process did with the cache (for tests and `--debug`-style diagnostics). */
+/** What one process did with the cache (the tests read it). */
 export interface CodeCacheStats {
   /** Files compiled with bytecode V8 accepted. */
   readonly hits: string[];
@@ -171,10 +171,15 @@ export function installCodeCache(options: CodeCacheOptions): CodeCache | undefin
       return;
     }
     for (const { script, file, prefix } of todo) {
-      if (!writeAtomic(file, script.createCachedData())) continue;
-      stats.written.push(file);
-      // bytecode of earlier versions of the same file (another size or time) is of no use any more
-      for (const n of names) if (n.startsWith(prefix) && n.endsWith('.v8') && n !== basename(file)) rmSync(join(cacheDir, n), { force: true });
+      // this runs in the exit handler: nothing may throw out of it
+      try {
+        if (!writeAtomic(file, script.createCachedData())) continue;
+        stats.written.push(file);
+        // bytecode of earlier versions of the same file (another size or time) is of no use any more
+        for (const n of names) if (n.startsWith(prefix) && n.endsWith('.v8') && n !== basename(file)) rmSync(join(cacheDir, n), { force: true });
+      } catch {
+        // best effort, like everything here
+      }
     }
   };
   process.once('exit', flush);
