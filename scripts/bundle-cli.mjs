@@ -125,7 +125,6 @@ export async function bundleCli({ entry, outDir, name = path.basename(entry).rep
     format: 'esm',
     target: 'node20',
     external: ['lzma-native'],
-    banner: { js: "import { createRequire as __bpfcRequire } from 'node:module'; const require = __bpfcRequire(import.meta.url);" },
     outdir: stage,
     entryNames: '[name]',
     chunkNames: 'chunks/[name]-[hash]',

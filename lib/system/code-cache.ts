@@ -137,6 +137,14 @@ export function installCodeCache(options: CodeCacheOptions): CodeCache | undefin
   const fallback = loader._extensions['.js'];
   if (fallback === undefined) return undefined;
 
+  // a require resolves relative to its directory only: one per directory (the bundle has two), not one per file
+  const requires = new Map<string, NodeJS.Require>();
+  const requireFor = (d: string): NodeJS.Require => {
+    let r = requires.get(d);
+    if (r === undefined) requires.set(d, (r = Module.createRequire(join(d, 'index.cjs'))));
+    return r;
+  };
+
   loader._extensions['.cjs'] = (module, filename) => {
     if (!filename.startsWith(dir + sep)) return fallback(module, filename);
     const st = statSync(filename);
@@ -157,7 +165,7 @@ export function installCodeCache(options: CodeCacheOptions): CodeCache | undefin
       pending.push({ script, file: join(cacheDir, name), prefix });
     }
     const fn = script.runInThisContext() as (...args: unknown[]) => void;
-    fn.call(module.exports, module.exports, Module.createRequire(filename), module, filename, dirname(filename));
+    fn.call(module.exports, module.exports, requireFor(dirname(filename)), module, filename, dirname(filename));
   };
 
   const flush = (): void => {

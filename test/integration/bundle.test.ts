@@ -72,3 +72,32 @@ test('the executable keeps V8 bytecode beside the bundle (.v8-cache), and byteco
   assert.equal(off.exitCode, 0, off.all);
   assert.ok(!fs.readdirSync(cacheDir).some((f) => f.includes('.init.')), 'BPF_COMPILE_CODE_CACHE=0: nothing written');
 });
+
+test('node built-ins load when first used, not with the chunk that names them (process.moduleLoadList)', async () => {
+  // node's own start loads none of these; before the bundle made them lazy, `compile` of a missing file loaded
+  // child_process (with net and dgram) and fs/promises, and `cache path` crypto and fs/promises, without using them
+  // (net itself is no sign: printing to a pipe, as here, creates a socket stream)
+  const preload = path.join(tmp, 'modules-at-exit.cjs');
+  fs.writeFileSync(preload, "process.on('exit', () => require('node:fs').writeFileSync(process.env.BPFC_MODULES_OUT, process.moduleLoadList.join('\\n')));\n");
+  const cases: ReadonlyArray<readonly [string[], readonly string[]]> = [
+    [
+      ['compile', '<tmp>/missing.bpf.c', '-o', '<tmp>/x.o', '--cache-dir', '<tmp>/cache'],
+      ['child_process', 'dgram', 'fs/promises', 'timers/promises'],
+    ],
+    [
+      ['cache', 'path', '--cache-dir', '<tmp>/cache'],
+      ['child_process', 'crypto', 'fs/promises'],
+    ],
+  ];
+  for (const [args, absent] of cases) {
+    const out = path.join(tmp, 'modules.txt');
+    const r = await exec(process.execPath, ['-r', preload, CLI, ...args.map((a) => a.replace('<tmp>', tmp))], {
+      timeoutMs: 60_000,
+      env: { ...process.env, BPFC_MODULES_OUT: out },
+    });
+    assert.ok(r.exitCode === 0 || r.exitCode === 5, r.all);
+    const loaded = new Set(fs.readFileSync(out, 'utf8').split('\n'));
+    assert.ok(loaded.has('NativeModule fs'), 'the list was written');
+    for (const m of absent) assert.ok(!loaded.has(`NativeModule ${m}`), `bpf-compile ${args[0]} ${args[1]}: ${m} was loaded`);
+  }
+});
