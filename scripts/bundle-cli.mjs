@@ -47,15 +47,21 @@ const globalProcess = {
  * lazy: one passed around whole (an interop helper copying its keys) keeps its eager `require`.
  */
 const LAZY_BUILTINS = ['child_process', 'crypto', 'fs/promises', 'os', 'stream', 'stream/promises', 'string_decoder', 'timers/promises', 'zlib'];
+/** The built-in `expr` requires when it is `require('node:<id>')` of a lazy built-in, else undefined. */
+function lazyRequired(expr) {
+  const arg = expr?.type === 'CallExpression' && expr.callee.type === 'Identifier' && expr.callee.name === 'require' ? expr.arguments[0] : undefined;
+  const id = arg?.type === 'Literal' && typeof arg.value === 'string' && arg.value.startsWith('node:') ? arg.value.slice(5) : undefined;
+  return id !== undefined && LAZY_BUILTINS.includes(id) ? id : undefined;
+}
+
 /** Names bound by `const <name> = require('node:<id>')` at a chunk's top level to a lazy built-in, by name. */
 function lazyCandidates(ast) {
   const found = new Map();
   for (const st of ast.body) {
     if (st.type !== 'VariableDeclaration' || st.kind !== 'const' || st.declarations.length !== 1) continue;
     const { id, init } = st.declarations[0];
-    const arg = init?.type === 'CallExpression' && init.callee.type === 'Identifier' && init.callee.name === 'require' ? init.arguments[0] : undefined;
-    const mod = arg?.type === 'Literal' && typeof arg.value === 'string' && arg.value.startsWith('node:') ? arg.value.slice(5) : undefined;
-    if (id.type === 'Identifier' && mod !== undefined && LAZY_BUILTINS.includes(mod)) found.set(id.name, { id: mod, start: st.start, end: st.end, decl: id });
+    const mod = lazyRequired(init);
+    if (id.type === 'Identifier' && mod !== undefined) found.set(id.name, { id: mod, start: st.start, end: st.end, decl: id });
   }
   return found;
 }
@@ -65,11 +71,7 @@ function lazyCandidates(ast) {
  * import (tree-shaking is off), which would load the module for nothing; a built-in has no side effect to keep.
  */
 function bareRequires(ast) {
-  return ast.body.filter((st) => {
-    const e = st.type === 'ExpressionStatement' ? st.expression : undefined;
-    const arg = e?.type === 'CallExpression' && e.callee.type === 'Identifier' && e.callee.name === 'require' ? e.arguments[0] : undefined;
-    return arg?.type === 'Literal' && typeof arg.value === 'string' && arg.value.startsWith('node:') && LAZY_BUILTINS.includes(arg.value.slice(5));
-  });
+  return ast.body.filter((st) => st.type === 'ExpressionStatement' && lazyRequired(st.expression) !== undefined);
 }
 
 /** Drop from `candidates` every name that is read anywhere other than as `<name>.<member>` (a parse-tree walk). */
@@ -113,7 +115,9 @@ const lazyBuiltins = {
  * `chunks/`, where `<name>` defaults to the entry's file name without its extension. The tests bundle their own entries
  * with it, so "bundled like the CLI" stays true. Returns the path of the bundled entry.
  */
-export async function bundleCli({ entry, outDir, name = path.basename(entry).replace(/\.[^.]*$/, '') }) {
+export async function bundleCli({ entry, outDir, name }) {
+  const stem = path.basename(entry).replace(/\.[^.]*$/, ''); // esbuild names its output after the entry
+  const outName = name ?? stem;
   const stage = path.join(outDir, '.esbuild');
   fs.rmSync(path.join(outDir, 'chunks'), { recursive: true, force: true });
   fs.rmSync(stage, { recursive: true, force: true });
@@ -142,7 +146,7 @@ export async function bundleCli({ entry, outDir, name = path.basename(entry).rep
   // beyond the module format and the lazy built-ins (above): treeshake is off, esbuild's chunks are taken as they are,
   // and any rollup warning (a circular chunk, an unresolved import) fails the build.
   const bundle = await rollup({
-    input: path.join(stage, `${path.basename(entry).replace(/\.[^.]*$/, '')}.mjs`),
+    input: path.join(stage, `${stem}.mjs`),
     external: (id) => id.startsWith('node:') || builtinModules.includes(id) || id === 'lzma-native',
     treeshake: false,
     onwarn: (w) => {
@@ -152,14 +156,14 @@ export async function bundleCli({ entry, outDir, name = path.basename(entry).rep
   await bundle.write({
     dir: outDir,
     format: 'cjs',
-    entryFileNames: `${name}.cjs`,
+    entryFileNames: `${outName}.cjs`,
     chunkFileNames: 'chunks/[name]-[hash:8].cjs',
     generatedCode: 'es2015',
     plugins: [lazyBuiltins],
   });
   await bundle.close();
   fs.rmSync(stage, { recursive: true, force: true });
-  return path.join(outDir, `${name}.cjs`);
+  return path.join(outDir, `${outName}.cjs`);
 }
 
 /**

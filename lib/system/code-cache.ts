@@ -13,12 +13,11 @@
  * Each file's bytecode is named by the file's name, size and modification time and by the command that ran (each
  * command runs other functions of the same files, and bytecode written after a run has the ones that run compiled);
  * V8 itself rejects bytecode of another V8 version, other flags or another source length; rejected bytecode is
- * replaced. Everything here is best-effort: a
- * read-only install, a full disk or an unsafe directory means compiling from source, as before, silently.
- * `BPF_COMPILE_CODE_CACHE=0` switches it off.
+ * replaced. Everything here is best-effort: a read-only install, a full disk or an unsafe directory means compiling
+ * from source, as before, silently. `BPF_COMPILE_CODE_CACHE=0` switches it off.
  */
 // named imports: the launcher is bundled to CommonJS, where a default import of a built-in copies all its exports
-import { closeSync, constants, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync, type Stats } from 'node:fs';
+import { closeSync, constants, fstatSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync, type Stats } from 'node:fs';
 import { Module } from 'node:module';
 import { basename, dirname, join, resolve, sep } from 'node:path';
 import { Script } from 'node:vm';
@@ -65,6 +64,9 @@ interface ModuleInternals {
   _extensions: Record<string, CompileFn | undefined>;
 }
 
+/** A command name usable as a variant (and in a file name). */
+const VARIANT = /^[a-z][a-z-]{0,31}$/;
+
 /** `BPF_COMPILE_CODE_CACHE` values that switch the cache off. */
 const OFF = new Set(['0', 'off', 'false', 'no']);
 
@@ -85,12 +87,22 @@ export function trustedCacheDir(p: string, uid: number): boolean {
  */
 export function commandVariant(argv: readonly string[]): string {
   const first = argv[2] ?? '';
-  return /^[a-z][a-z-]{0,31}$/.test(first) ? first : 'any';
+  return VARIANT.test(first) ? first : 'any';
 }
 
 /** The start of the names of `filename`'s bytecode files of one variant; the size and modification time follow. */
 function cachePrefix(filename: string, variant: string): string {
   return `${basename(filename)}.${variant}.`;
+}
+
+/** A bundle file's source and stat, from one open. */
+function readSource(filename: string): { source: string; st: Stats } {
+  const fd = openSync(filename, 'r');
+  try {
+    return { st: fstatSync(fd), source: readFileSync(fd, 'utf8') };
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /** The contents of `file`, not following a symbolic link; undefined if it cannot be read. */
@@ -106,7 +118,11 @@ function readNoFollow(file: string): Buffer | undefined {
   }
 }
 
-/** Write `data` to `file` atomically (a private temporary file, then rename); false on any failure. */
+/**
+ * Write `data` to `file` atomically (a private temporary file, then rename); false on any failure. Not
+ * `system/atomic-file.ts`: that module imports `node:crypto` for its temp names, which the launcher would then load on
+ * every start; here the directory is private (0700) and the pid is unique enough.
+ */
 function writeAtomic(file: string, data: Buffer): boolean {
   const tmp = `${file}.${process.pid}.tmp`;
   try {
@@ -129,7 +145,7 @@ export function installCodeCache(options: CodeCacheOptions): CodeCache | undefin
   const dir = resolve(options.dir);
   const cacheDir = options.cacheDir ?? join(dir, '.v8-cache');
   const uid = options.uid ?? process.getuid?.() ?? -1;
-  const variant = /^[a-z][a-z-]{0,31}$/.test(options.variant ?? '') ? (options.variant as string) : 'any';
+  const variant = options.variant !== undefined && VARIANT.test(options.variant) ? options.variant : 'any';
   const trusted = trustedCacheDir(cacheDir, uid);
   const stats = { hits: [] as string[], misses: [] as string[], written: [] as string[] };
   const pending: Array<{ script: Script; file: string; prefix: string }> = [];
@@ -147,15 +163,11 @@ export function installCodeCache(options: CodeCacheOptions): CodeCache | undefin
 
   loader._extensions['.cjs'] = (module, filename) => {
     if (!filename.startsWith(dir + sep)) return fallback(module, filename);
-    const st = statSync(filename);
-    let source = readFileSync(filename, 'utf8');
-    if (source.startsWith('#!')) source = `//${source.slice(2)}`; // same length, so line and column numbers stay
+    const { source: text, st } = readSource(filename);
+    const source = text.startsWith('#!') ? `//${text.slice(2)}` : text; // same length, so line and column numbers stay
     const prefix = cachePrefix(filename, variant);
     const name = `${prefix}${st.size}.${Math.trunc(st.mtimeMs)}.v8`;
-    let cachedData: Buffer | undefined;
-    if (trusted) {
-      cachedData = readNoFollow(join(cacheDir, name));
-    }
+    const cachedData = trusted ? readNoFollow(join(cacheDir, name)) : undefined;
     // node's own CommonJS wrapper, on the first line so that positions in stack traces are the file's
     const wrapped = `(function (exports, require, module, __filename, __dirname) { ${source}\n});`;
     const script = new Script(wrapped, { filename, ...(cachedData !== undefined ? { cachedData } : {}) });
@@ -171,7 +183,7 @@ export function installCodeCache(options: CodeCacheOptions): CodeCache | undefin
   const flush = (): void => {
     process.removeListener('exit', flush);
     const todo = pending.splice(0);
-    if (todo.length === 0 || !ensureCacheDir(dir, cacheDir, uid)) return;
+    if (todo.length === 0 || !ensureCacheDir(cacheDir, uid)) return;
     let names: string[] = [];
     try {
       names = readdirSync(cacheDir);
@@ -194,11 +206,14 @@ export function installCodeCache(options: CodeCacheOptions): CodeCache | undefin
   return { cacheDir, stats, flush };
 }
 
-/** The bytecode directory, created (0700) if missing and the bundle directory is the current user's; false if unusable. */
-function ensureCacheDir(dir: string, cacheDir: string, uid: number): boolean {
+/**
+ * The bytecode directory, ours to write: created (0700) if missing and the directory it goes in (the bundle's) is the
+ * current user's; false if unusable or another user's (root's, read by a user).
+ */
+function ensureCacheDir(cacheDir: string, uid: number): boolean {
   if (trustedCacheDir(cacheDir, uid)) return lstatSync(cacheDir).uid === uid;
   try {
-    if (lstatSync(dirname(cacheDir)).uid !== uid || lstatSync(dir).uid !== uid) return false;
+    if (lstatSync(dirname(cacheDir)).uid !== uid) return false;
     mkdirSync(cacheDir, { mode: 0o700 });
   } catch {
     return false;
