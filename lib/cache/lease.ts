@@ -9,12 +9,12 @@
  * created under the key's lock and prune removes entries under the same lock, so a lease and a
  * removal cannot interleave.
  */
-import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { currentHolder, holderIsDead, readHolder } from './proc.js';
 import { writeFileAtomicSync } from '../system/atomic-file.js';
 import { makeDirs } from '../system/dirs.js';
+import { randomHex } from '../system/names.js';
 
 /** A lease from another boot/host counts as live for this long. */
 export const LEASE_MAX_AGE_MS = 24 * 60 * 60 * 1000;
@@ -36,7 +36,7 @@ export interface Lease {
 export function createLease(nsDir: string, key: string, dirMode: number): Lease {
   const dir = leaseDir(nsDir, key);
   makeDirs(dir, dirMode);
-  const file = path.join(dir, `${process.pid}-${crypto.randomBytes(6).toString('hex')}.json`);
+  const file = path.join(dir, `${process.pid}-${randomHex(6)}.json`);
   writeFileAtomicSync(file, JSON.stringify(currentHolder()));
   let held = true;
   const release = (): void => {

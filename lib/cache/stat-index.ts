@@ -6,7 +6,7 @@
  * the same release, a new `/sys/kernel/kheaders.tar.xz` after reboot). The cache key is the
  * archive's sha256, so the question is only "what is this file's sha256?":
  *
- * - `<root>/.index/<sha256(path)>.json` records `(path, identity)` → `sha256`, the identity being
+ * - `<root>/.index/<nameHash(path)>.json` records `(path, identity)` → `sha256`, the identity being
  *   `dev:ino:size:mtimeNs:ctimeNs:bootId` (`records.ts`). When the current identity is equal, the
  *   recorded hash is used (one stat + one small read); the boot id makes every reboot re-hash once
  *   (sysfs inodes/times are per-boot).
@@ -21,6 +21,7 @@
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import { nameHash } from '../system/names.js';
 import { field, fileIdentity, readRecord, writeRecord } from './records.js';
 import type { Cache } from './safety.js';
 
@@ -54,7 +55,7 @@ export function hashFile(p: string): string {
 }
 
 function recordFile(cache: Cache, p: string): string {
-  return path.join(cache.root, INDEX_DIR, `${createHash('sha256').update(p).digest('hex').slice(0, 32)}.json`);
+  return path.join(cache.root, INDEX_DIR, `${nameHash(p)}.json`);
 }
 
 /**

@@ -3,12 +3,12 @@
  * cache-hit compile should not pay. A record is trusted only while the clang binary's identity — real path, device,
  * inode, size, mtime — is unchanged; any upgrade of the compiler re-probes.
  */
-import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { toCache, type CacheRef } from '../cache/entry.js';
 import { field, fileIdentity, readRecord, writeRecord } from '../cache/records.js';
 import { INDEX_DIR } from '../cache/stat-index.js';
+import { nameHash } from '../system/names.js';
 
 /** The facts of one clang binary. */
 export interface ClangFactsRecord {
@@ -24,7 +24,7 @@ function identity(clangPath: string): string {
 }
 
 function recordFile(root: string, clangPath: string): string {
-  return path.join(root, INDEX_DIR, `clang-${createHash('sha256').update(path.resolve(clangPath)).digest('hex').slice(0, 32)}.json`);
+  return path.join(root, INDEX_DIR, `clang-${nameHash(path.resolve(clangPath))}.json`);
 }
 
 /** The remembered facts of `clangPath`, when the binary is unchanged; undefined otherwise (or on any problem). */

@@ -3,14 +3,14 @@
  * temp-name scheme), then renamed onto the target. On failure the temp file is removed and the target is untouched.
  * Errors are the file system's; callers turn them into their typed error.
  */
-import crypto from 'node:crypto';
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
+import { randomHex } from './names.js';
 
 /** A unique hidden temp path in the directory of `target`. */
 export function tempPathFor(target: string): string {
-  return path.join(path.dirname(target), `.${path.basename(target)}.${process.pid}.${crypto.randomBytes(6).toString('hex')}.tmp`);
+  return path.join(path.dirname(target), `.${path.basename(target)}.${process.pid}.${randomHex(6)}.tmp`);
 }
 
 /** Options of the atomic writes. */
