@@ -6,6 +6,7 @@ import type { Command } from 'commander';
 import type { CompileFn } from '../build/index.js';
 import type { ResolveOptions } from '../resolve.js';
 import { progressBar, type ProgressStream } from './progress.js';
+import { writeStd } from './std-write.js';
 
 /** Where the CLI writes. Tests swap these. */
 export interface CliIo {
@@ -15,10 +16,10 @@ export interface CliIo {
   progress?: ProgressStream;
 }
 
-/** The process's own streams. */
+/** The process's own stdout and stderr (written as `std-write.ts` says). */
 export const defaultIo: CliIo = {
-  stdout: (t) => process.stdout.write(t),
-  stderr: (t) => process.stderr.write(t),
+  stdout: (t) => writeStd('stdout', t),
+  stderr: (t) => writeStd('stderr', t),
 };
 
 /** The context a command runs in. */

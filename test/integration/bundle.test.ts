@@ -76,7 +76,8 @@ test('the executable keeps V8 bytecode beside the bundle (.v8-cache), and byteco
 test('node built-ins load when first used, not with the chunk that names them (process.moduleLoadList)', async () => {
   // node's own start loads none of these; before the bundle made them lazy, `compile` of a missing file loaded
   // child_process (with net and dgram) and fs/promises, and `cache path` crypto and fs/promises, without using them
-  // (net itself is no sign: printing to a pipe, as here, creates a socket stream)
+  // and printing created process.stdout, which for a pipe (as here) loads node's stream modules and net: the CLI now
+  // writes to its descriptors, so a command that only prints loads neither
   const preload = path.join(tmp, 'modules-at-exit.cjs');
   fs.writeFileSync(preload, "process.on('exit', () => require('node:fs').writeFileSync(process.env.BPFC_MODULES_OUT, process.moduleLoadList.join('\\n')));\n");
   const cases: ReadonlyArray<readonly [string[], readonly string[]]> = [
@@ -86,8 +87,9 @@ test('node built-ins load when first used, not with the chunk that names them (p
     ],
     [
       ['cache', 'path', '--cache-dir', '<tmp>/cache'],
-      ['child_process', 'crypto', 'fs/promises'],
+      ['child_process', 'crypto', 'fs/promises', 'stream', 'net'],
     ],
+    [['--version'], ['child_process', 'crypto', 'fs/promises', 'stream', 'net']],
   ];
   for (const [args, absent] of cases) {
     const out = path.join(tmp, 'modules.txt');
@@ -98,6 +100,8 @@ test('node built-ins load when first used, not with the chunk that names them (p
     assert.ok(r.exitCode === 0 || r.exitCode === 5, r.all);
     const loaded = new Set(fs.readFileSync(out, 'utf8').split('\n'));
     assert.ok(loaded.has('NativeModule fs'), 'the list was written');
-    for (const m of absent) assert.ok(!loaded.has(`NativeModule ${m}`), `bpf-compile ${args[0]} ${args[1]}: ${m} was loaded`);
+    for (const m of absent) assert.ok(!loaded.has(`NativeModule ${m}`), `bpf-compile ${args.slice(0, 2).join(' ')}: ${m} was loaded`);
+    if (args[0] === '--version') assert.match(r.stdout, /^\d+\.\d+\.\d+/, 'the version was printed');
+    if (args[0] === 'cache') assert.ok(r.stdout.includes(tmp), 'the path was printed');
   }
 });

@@ -1,0 +1,36 @@
+/**
+ * The CLI's writes to its own stdout and stderr, made with `write(2)` on the descriptor instead of through
+ * `process.stdout`/`process.stderr`. Creating either stream loads node's stream modules (~20 of them, ~1.5 ms here),
+ * which a command that prints a few lines (`headers`, `cflags`, `--version`) otherwise never needs; on Linux node
+ * writes these streams synchronously anyway (files, pipes and terminals), so the order of output is the same.
+ *
+ * Where a plain write cannot finish the job, the stream takes over for good, so nothing is reordered:
+ * - `EAGAIN`: the descriptor is non-blocking (shared with a parent that made it so) and full; the stream queues the
+ *   rest and writes it when it can, as it always did.
+ * - any other error but `EPIPE`: the stream's own handling applies. (A descriptor closed when the process started is
+ *   none: node opens `/dev/null` in its place.)
+ * - `EPIPE`: the reader went away (`bpf-compile init --list | head -1`); like the executable's stream handler, the
+ *   process stops quietly with the exit code it already has.
+ */
+import fs from 'node:fs';
+import { errnoCode } from '../errors.js';
+
+const taken = { stdout: false, stderr: false };
+
+/** Write `text` to the process's stdout or stderr (see the module comment). */
+export function writeStd(name: 'stdout' | 'stderr', text: string): void {
+  if (!taken[name]) {
+    const bytes = Buffer.from(text, 'utf8');
+    let off = 0;
+    try {
+      while (off < bytes.length) off += fs.writeSync(name === 'stdout' ? 1 : 2, bytes, off);
+      return;
+    } catch (err) {
+      if (errnoCode(err) === 'EPIPE') process.exit(process.exitCode ?? 0);
+      taken[name] = true;
+      process[name].write(bytes.subarray(off));
+      return;
+    }
+  }
+  process[name].write(text);
+}
