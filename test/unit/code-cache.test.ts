@@ -185,3 +185,40 @@ test('a bundle file that does not compile throws as require would, and writes no
     [],
   );
 });
+
+test("the bundle's relative requires are loaded by the cache's loader into node's module cache: one module per file, cycles, errors as node's", () => {
+  // main requires b and c; c requires b again, main back (a cycle, as the chunks require the entry), a missing file
+  // and a JSON file (not the bundle's: node's own require)
+  fs.writeFileSync(
+    path.join(bundle, 'main.cjs'),
+    [
+      "'use strict';",
+      'exports.early = true;',
+      "const b = require('./chunks/b.cjs');",
+      "const c = require('./chunks/c.cjs');",
+      'exports.answer = () => (c.sameB(b) ? 1 : 0) + (c.sawMain() ? 10 : 0) + (c.missing() === "MODULE_NOT_FOUND" ? 100 : 0) + (c.data().x === 7 ? 1000 : 0);',
+      "exports.where = () => '';",
+      '',
+    ].join('\n'),
+  );
+  fs.writeFileSync(
+    path.join(bundle, 'chunks/c.cjs'),
+    [
+      "'use strict';",
+      "const b = require('./b.cjs');",
+      "const main = require('../main.cjs');",
+      'exports.sameB = (other) => other === b;',
+      'exports.sawMain = () => main.early === true && typeof main.answer === "function";',
+      "exports.missing = () => { try { require('./nope.cjs'); return 'loaded'; } catch (e) { return e.code; } };",
+      "exports.data = () => require('./data.json');",
+      '',
+    ].join('\n'),
+  );
+  fs.writeFileSync(path.join(bundle, 'chunks/data.json'), '{"x": 7}');
+  const first = run();
+  assert.equal(first.answer, 1111);
+  assert.deepEqual(names(first.misses), ['b.cjs', 'c.cjs', 'main.cjs'], 'each file compiled once');
+  const second = run();
+  assert.equal(second.answer, 1111);
+  assert.deepEqual(names(second.hits), ['b.cjs', 'c.cjs', 'main.cjs']);
+});
