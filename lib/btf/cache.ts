@@ -9,9 +9,10 @@
  *
  * File digests come from the cache's stat index (`archiveDigest`): while a file's `(dev, ino, size, mtime, ctime,
  * boot id)` is unchanged its recorded sha256 is reused, so the warm path is a few `stat`s, small JSON reads and
- * the entry's manifest — no hashing of the 5 MiB BTF, no extraction, no parsing, no lock. A cold build re-hashes
- * the bytes it actually parses and refuses to publish when they differ from the key (the file changed meanwhile),
- * so entries stay content-addressed.
+ * the entry's manifest — no hashing of the 5 MiB BTF, no extraction, no parsing, no lock. A cold build parses the
+ * very bytes the key was hashed from (a raw BTF is read once, whole, for both), or re-hashes what it reads (an archive,
+ * an input whose digest came from the index) and refuses to publish when that differs from the key (the file changed
+ * meanwhile), so entries stay content-addressed.
  *
  * Paths: the base `btf` and module paths given as paths are used as is; the defaults and module *names* are read
  * from `<root>/sys/kernel/btf/…`.
@@ -105,6 +106,8 @@ export function vmlinuxHeaderKey(parts: VmlinuxHeaderKeyParts): string {
 /** A resolved input file. */
 interface Input extends VmlinuxHeaderKeyInput {
   readonly path: string;
+  /** The file's bytes, when the digest had to read them (a cold build): exactly the bytes the sha256 is of. */
+  readonly bytes?: Uint8Array;
   /** What it is, for messages (`base BTF`, `module nf_conntrack`). */
   readonly role: string;
 }
@@ -147,12 +150,18 @@ function startsWithXz(p: string): boolean {
   }
 }
 
+/** Raw BTF inputs up to this size are kept in memory from their hashing to their parsing (vmlinux: ~5–6 MiB). */
+const KEEP_RAW_BYTES = 64 * 1024 * 1024;
+
 /** Digest one input through the stat index. */
 function digestInput(cache: Cache, p: string, role: string): Input {
   try {
     const st = fs.statSync(p);
     if (!st.isFile()) throw Object.assign(new Error('not a regular file'), { code: 'EISDIR' });
-    return { path: p, role, kind: isBtfArchivePath(p) || startsWithXz(p) ? 'archive' : 'raw', sha256: archiveDigest(cache, p).sha256 };
+    const kind = isBtfArchivePath(p) || startsWithXz(p) ? 'archive' : 'raw';
+    // a raw BTF that has to be hashed is read whole, once: a cold build parses those very bytes
+    const digest = archiveDigest(cache, p, { keepBytesUpTo: kind === 'raw' ? KEEP_RAW_BYTES : 0 });
+    return { path: p, role, kind, sha256: digest.sha256, ...(digest.bytes === undefined ? {} : { bytes: digest.bytes }) };
   } catch (err) {
     if (err instanceof BpfCompileError) throw err;
     throw unreadable(p, role, err);
@@ -173,6 +182,7 @@ async function readInput(input: Input, tmpParent: string, signal: AbortSignal): 
     if (x.archiveSha256 !== input.sha256) throw changed(input, x.archiveSha256);
     return { bytes: x.bytes, release: x.release };
   }
+  if (input.bytes !== undefined) return { bytes: input.bytes };
   let bytes: Buffer;
   try {
     bytes = fs.readFileSync(input.path);

@@ -22,7 +22,7 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { nameHash } from '../system/names.js';
-import { field, fileIdentity, readRecord, writeRecord } from './records.js';
+import { field, fileIdentity, readRecord, statIdentity, writeRecord } from './records.js';
 import type { Cache } from './safety.js';
 
 /** Index directory, under the cache root. */
@@ -58,20 +58,33 @@ function recordFile(cache: Cache, p: string): string {
   return path.join(cache.root, INDEX_DIR, `${nameHash(p)}.json`);
 }
 
+/** Options of {@link archiveDigest}. */
+export interface ArchiveDigestOptions {
+  /**
+   * When the file has to be hashed and is at most this many bytes, read it whole and return its bytes: a caller
+   * that goes on to parse the file (a 5 MiB BTF) then neither reads it a second time nor re-hashes what it parses.
+   * Default 0: hash in 1 MiB chunks, keep nothing.
+   */
+  readonly keepBytesUpTo?: number;
+}
+
 /**
  * The sha256 of the archive at `p`, from the index when its identity is unchanged, else by hashing it (and updating
- * the index). Records follow the rules of `records.ts`.
+ * the index). Records follow the rules of `records.ts`. `bytes`, when returned, are exactly the bytes hashed.
  */
-export function archiveDigest(cache: Cache, p: string): { sha256: string; fromIndex: boolean } {
+export function archiveDigest(cache: Cache, p: string, options: ArchiveDigestOptions = {}): { sha256: string; fromIndex: boolean; bytes?: Buffer } {
   const abs = path.resolve(p);
   const file = recordFile(cache, abs);
-  const before = fileIdentity(abs, IDENTITY);
+  const st = fs.statSync(abs, { bigint: true });
+  const before = statIdentity(st, IDENTITY);
   const rec = readRecord<IndexRecord>(cache, file, (v) => {
     const sha256 = field<string>(v, 'sha256', 'string');
     return field(v, 'path', 'string') === abs && field(v, 'tuple', 'string') === before && sha256 !== undefined && /^[0-9a-f]{64}$/.test(sha256) ? (v as IndexRecord) : undefined;
   });
   if (rec !== undefined) return { sha256: rec.sha256, fromIndex: true };
-  const sha256 = hashFile(abs);
+  const keep = st.size <= BigInt(options.keepBytesUpTo ?? 0);
+  const bytes = keep ? fs.readFileSync(abs) : undefined;
+  const sha256 = bytes !== undefined ? createHash('sha256').update(bytes).digest('hex') : hashFile(abs);
   if (fileIdentity(abs, IDENTITY) === before) writeRecord(cache, file, { path: abs, tuple: before, sha256 } satisfies IndexRecord);
-  return { sha256, fromIndex: false };
+  return bytes === undefined ? { sha256, fromIndex: false } : { sha256, fromIndex: false, bytes };
 }

@@ -112,6 +112,21 @@ describe('vmlinuxHeaderFromCache', () => {
     assert.equal(listEntries(cache).filter((e) => e.namespace === VMLINUX_H_NAMESPACE).length, 1);
   });
 
+  it('archiveDigest keeps the bytes it hashed when asked (a cold build parses them, not a second read), never from the index', () => {
+    const cache = openCache({ cacheDir: cacheDir() });
+    const bytes = baseBuilder().build();
+    const file = write(path.join(tmp, 'kd', 'vmlinux'), bytes);
+    const cold = archiveDigest(cache, file, { keepBytesUpTo: 1 << 20 });
+    assert.equal(cold.fromIndex, false);
+    assert.equal(cold.sha256, createHash('sha256').update(bytes).digest('hex'));
+    assert.deepEqual(cold.bytes, Buffer.from(bytes), 'exactly the bytes hashed');
+    const warm = archiveDigest(cache, file, { keepBytesUpTo: 1 << 20 });
+    assert.deepEqual([warm.fromIndex, warm.bytes], [true, undefined], 'an indexed digest reads nothing');
+    const other = write(path.join(tmp, 'kd', 'vmlinux-2'), baseBuilder('tgid').build());
+    const big = archiveDigest(cache, other, { keepBytesUpTo: 16 });
+    assert.deepEqual([big.fromIndex, big.bytes], [false, undefined], 'larger than the limit: hashed in chunks, nothing kept');
+  });
+
   it('a changed BTF file (same path) gets a new key and a new header', async () => {
     const cache = { cacheDir: cacheDir() };
     const file = write(path.join(tmp, 'k2', 'vmlinux'), baseBuilder().build());
