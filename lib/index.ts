@@ -47,6 +47,7 @@ export {
   parseBtfFromElf,
   loadBtfFile,
   dumpCHeader,
+  dumpCHeaderBytes,
   generateVmlinuxHeader,
   type DumpCHeaderOptions,
   type GenerateVmlinuxHeaderOptions,

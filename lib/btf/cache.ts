@@ -25,7 +25,7 @@ import { BpfCompileError, ErrorCode, errnoCode } from '../errors.js';
 import { underRoot } from '../system/root.js';
 import type { Btf } from './btf.js';
 import { extractBtfFromArchive, isBtfArchivePath } from './btf-archive.js';
-import { dumpCHeader } from './dump.js';
+import { dumpCHeaderBytes } from './dump.js';
 import { parseBtfAuto, SYSFS_BTF_DIR, SYSFS_VMLINUX } from './load.js';
 
 /** Bump when the generated header's bytes change for the same BTF (dumper fixes): old entries are then unused. */
@@ -250,7 +250,7 @@ export async function vmlinuxHeaderFromCache(opts: VmlinuxHeaderFromCacheOptions
         moduleBtfs.push(parseInput(m, (await readInput(m, tmpParent, signal)).bytes, baseBtf));
       }
       signal.throwIfAborted();
-      const text = Buffer.from(dumpCHeader(baseBtf, { kfuncs, modules: moduleBtfs }), 'utf8');
+      const text = dumpCHeaderBytes(baseBtf, { kfuncs, modules: moduleBtfs });
       fs.writeFileSync(path.join(dataDir, VMLINUX_H_FILE), text, { mode: 0o644, flag: 'wx' });
       const extra: { [k: string]: JsonValue } = {
         format: VMLINUX_H_FORMAT_VERSION,

@@ -8,6 +8,7 @@
  *
  * The output is deterministic: the same BTF gives the same bytes.
  */
+import { isUtf8 } from 'node:buffer';
 import { BpfCompileError, ErrorCode } from '../errors.js';
 import type { Btf } from './btf.js';
 import { DumpState, Writer } from './dump-state.js';
@@ -113,6 +114,24 @@ function compareKfuncs(a: Kfunc, b: Kfunc): number {
  * @throws BpfCompileError `BTF_INVALID` when the types cannot be written as C (impossible cycles, absurd nesting).
  */
 export function dumpCHeader(btf: Btf, opts: DumpCHeaderOptions = {}): string {
+  return writeCHeader(btf, opts).text();
+}
+
+/**
+ * {@link dumpCHeader}, as the UTF-8 bytes of the header: what a caller writing it to a file needs, without decoding
+ * ~3 MB to a string and encoding it back. The bytes are exactly `Buffer.from(dumpCHeader(btf, opts), 'utf8')`: names
+ * are copied from the BTF string table as they are, so when one is not valid UTF-8 the text goes through decoding
+ * (its bad bytes become U+FFFD, as in the string).
+ *
+ * @throws as {@link dumpCHeader}.
+ */
+export function dumpCHeaderBytes(btf: Btf, opts: DumpCHeaderOptions = {}): Uint8Array {
+  const out = writeCHeader(btf, opts);
+  const bytes = out.bytes();
+  return isUtf8(bytes) ? bytes : Buffer.from(out.text(), 'utf8');
+}
+
+function writeCHeader(btf: Btf, opts: DumpCHeaderOptions): Writer {
   const guard = opts.guard ?? '__VMLINUX_H__';
   const withKfuncs = (opts.kfuncs ?? true) && opts.rootIds === undefined;
   const modules = opts.modules ?? [];
@@ -174,5 +193,5 @@ export function dumpCHeader(btf: Btf, opts: DumpCHeaderOptions = {}): string {
   }
   out.put('#ifndef BPF_NO_PRESERVE_ACCESS_INDEX\n#pragma clang attribute pop\n#endif\n\n');
   out.put(`#endif /* ${guard} */\n`);
-  return out.text();
+  return out;
 }

@@ -19,7 +19,7 @@
  */
 export { Btf, type MemberInfo, type WalkMembersOptions } from './btf.js';
 export { parseBtf, parseHeader, type BtfHeader, type ParseBtfOptions, BTF_MAGIC, MAX_CHAIN_DEPTH } from './parse.js';
-export { dumpCHeader, type DumpCHeaderOptions } from './dump.js';
+export { dumpCHeader, dumpCHeaderBytes, type DumpCHeaderOptions } from './dump.js';
 export { findBtfSection, elfSections, isElf, type ElfSection } from './elf.js';
 export { generateVmlinuxHeader, loadBtfFile, parseBtfFromElf, parseBtfAuto, SYSFS_BTF_DIR, SYSFS_VMLINUX, type GenerateVmlinuxHeaderOptions } from './load.js';
 export * from './types.js';

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 import { isBpfCompileError, ErrorCode } from '../../lib/errors.js';
-import { dumpCHeader, parseBtf, parseBtfFromElf, type Btf } from '../../lib/btf/index.js';
+import { dumpCHeader, dumpCHeaderBytes, parseBtf, parseBtfFromElf, type Btf } from '../../lib/btf/index.js';
 import { BtfBuilder, compileC, findClang } from '../helpers/btf-builder.js';
 
 /** The type definitions of a dump, without the fixed prelude and epilogue. */
@@ -526,6 +526,24 @@ test('output is deterministic and identical for both byte orders', () => {
   );
   assert.ok(one.endsWith('#ifndef BPF_NO_PRESERVE_ACCESS_INDEX\n#pragma clang attribute pop\n#endif\n\n#endif /* __VMLINUX_H__ */\n'));
   assert.ok(dumpCHeader(parseBtf(b.build()), { guard: '__MY_H__' }).startsWith('#ifndef __MY_H__\n#define __MY_H__\n'));
+});
+
+test('dumpCHeaderBytes: the UTF-8 bytes of dumpCHeader, also when a name is not valid UTF-8', () => {
+  const b = declCase();
+  const btf = parseBtf(b.build());
+  assert.deepEqual(Buffer.from(dumpCHeaderBytes(btf)), Buffer.from(dumpCHeader(btf), 'utf8'));
+  // a struct named "zq\u00e9" whose name bytes are then made invalid UTF-8 (a lone 0xff for "z")
+  const nb = new BtfBuilder();
+  const int = nb.int('int', 4, { signed: true });
+  nb.struct('zqé', 4, [{ name: 'x', type: int, bitOffset: 0 }]);
+  const raw = Buffer.from(nb.build());
+  const at = raw.indexOf(Buffer.from('zqé\0', 'utf8'));
+  assert.ok(at > 0);
+  raw[at] = 0xff;
+  const bad = parseBtf(raw);
+  const text = dumpCHeader(bad);
+  assert.ok(text.includes('struct \ufffdqé {'), 'the string decodes the bad byte to U+FFFD');
+  assert.deepEqual(Buffer.from(dumpCHeaderBytes(bad)), Buffer.from(text, 'utf8'), 'and the bytes are those of the string');
 });
 
 test('rootIds dumps only the requested types and their dependencies', () => {
