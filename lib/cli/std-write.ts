@@ -5,8 +5,9 @@
  * writes these streams synchronously anyway (files, pipes and terminals), so the order of output is the same.
  *
  * Where a plain write cannot finish the job, the stream takes over for good, so nothing is reordered:
- * - `EAGAIN`: the descriptor is non-blocking (shared with a parent that made it so) and full; the stream queues the
- *   rest and writes it when it can, as it always did.
+ * - `EAGAIN`: the descriptor is non-blocking and full. node makes a pipe non-blocking once it creates its stream for
+ *   it — here (a progress bar on a shared `2>&1` pipe, a loader that touched `process.stdout`) or in a parent sharing
+ *   the pipe. The stream then writes the rest, waiting for the reader as it always did.
  * - any other error but `EPIPE`: the stream's own handling applies. (A descriptor closed when the process started is
  *   none: node opens `/dev/null` in its place.)
  * - `EPIPE`: the reader went away (`bpf-compile init --list | head -1`); like the executable's stream handler, the
