@@ -1,8 +1,8 @@
 /**
  * Names for files bpf-compile creates: a short hash for side records named after a path, and random suffixes for
- * temp files. Neither loads `node:crypto` on the common path: that module (and the stream modules it pulls in) costs
- * a few milliseconds of every start-up that reaches it, which a warm `headers` or a `compile --no-cache` otherwise
- * would not pay (docs/performance.md).
+ * temp files. Neither uses `node:crypto` on the common path, so the CLI's bundle (where built-ins load on first use)
+ * never loads it for them: that module, and the stream modules it pulls in, cost a few milliseconds of every start-up
+ * that reaches it, which a warm `headers` or a `compile --no-cache` otherwise would not pay (docs/performance.md).
  *
  * - {@link nameHash} is **not** a cryptographic hash. It only spreads names: whatever a record file holds is
  *   validated against what it is for (the path it records, the file identity), so two names that collide cost a
