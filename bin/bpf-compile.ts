@@ -2,11 +2,12 @@
 /**
  * The `bpf-compile` executable: runs the CLI (`lib/cli/main.ts`) and exits with its code.
  */
+import { exitIfBrokenPipe } from '../lib/cli/std-write.js';
 import { main } from '../lib/cli/main.js';
 
-// A reader that goes away (`bpf-compile init --list | head -1`) is not an error: stop quietly, like other CLI tools.
+// A reader that goes away (`bpf-compile init --list | head -1`) is not an error (std-write.ts); anything else is.
 function onStreamError(err: NodeJS.ErrnoException): void {
-  if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+  exitIfBrokenPipe(err);
   throw err;
 }
 // The handler is attached when the stream is first used: creating process.stdout/stderr loads node's stream modules

@@ -116,9 +116,8 @@ export async function acquireLock(base: string, isDone: () => boolean, options: 
     options.signal?.throwIfAborted();
     if (isDone()) return 'done';
     try {
-      const release = await (
-        await lockfileLib()
-      ).lock(base, {
+      const lockfile = await lockfileLib();
+      const release = await lockfile.lock(base, {
         lockfilePath: lockDir,
         realpath: false,
         stale: staleMs,

@@ -10,13 +10,20 @@
  *   the pipe. The stream then writes the rest, waiting for the reader as it always did.
  * - any other error but `EPIPE`: the stream's own handling applies. (A descriptor closed when the process started is
  *   none: node opens `/dev/null` in its place.)
- * - `EPIPE`: the reader went away (`bpf-compile init --list | head -1`); like the executable's stream handler, the
- *   process stops quietly with the exit code it already has.
+ * - `EPIPE`: the reader went away (`bpf-compile init --list | head -1`): {@link exitIfBrokenPipe}.
  */
 import fs from 'node:fs';
 import { errnoCode } from '../errors.js';
 
 const taken = { stdout: false, stderr: false };
+
+/**
+ * A reader that went away (`EPIPE`) is not an error: stop quietly with the exit code the process already has, like
+ * other CLI tools. The one policy for both ways the CLI writes: here, and the executable's handler on node's streams.
+ */
+export function exitIfBrokenPipe(err: unknown): void {
+  if (errnoCode(err) === 'EPIPE') process.exit(process.exitCode ?? 0);
+}
 
 /** Write `text` to the process's stdout or stderr (see the module comment). */
 export function writeStd(name: 'stdout' | 'stderr', text: string): void {
@@ -27,7 +34,7 @@ export function writeStd(name: 'stdout' | 'stderr', text: string): void {
       while (off < bytes.length) off += fs.writeSync(name === 'stdout' ? 1 : 2, bytes, off);
       return;
     } catch (err) {
-      if (errnoCode(err) === 'EPIPE') process.exit(process.exitCode ?? 0);
+      exitIfBrokenPipe(err);
       taken[name] = true;
       process[name].write(bytes.subarray(off));
       return;

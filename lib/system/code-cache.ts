@@ -17,7 +17,7 @@
  * from source, as before, silently. `BPF_COMPILE_CODE_CACHE=0` switches it off.
  */
 // named imports: the launcher is bundled to CommonJS, where a default import of a built-in copies all its exports
-import { closeSync, constants, fstatSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync, type Stats } from 'node:fs';
+import { closeSync, constants, fstatSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync, type Stats } from 'node:fs';
 import { Module } from 'node:module';
 import { basename, dirname, join, resolve, sep } from 'node:path';
 import { Script } from 'node:vm';
@@ -105,11 +105,6 @@ function readSource(filename: string): { source: string; st: Stats } {
   }
 }
 
-/** Whether `p` is a regular file (following links, as node's resolution does). */
-function isFile(p: string): boolean {
-  return statSync(p, { throwIfNoEntry: false })?.isFile() === true;
-}
-
 /** The contents of `file`, not following a symbolic link; undefined if it cannot be read. */
 function readNoFollow(file: string): Buffer | undefined {
   let fd: number | undefined;
@@ -174,12 +169,18 @@ export function installCodeCache(options: CodeCacheOptions): CodeCache | undefin
       const filename = join(d, id);
       const known = moduleCache[filename];
       if (known !== undefined) return known.exports;
-      if (!filename.startsWith(dir + sep) || !filename.endsWith('.cjs') || !isFile(filename)) return fallbackRequire(id);
+      if (!filename.startsWith(dir + sep) || !filename.endsWith('.cjs')) return fallbackRequire(id);
+      let file: { source: string; st: Stats };
+      try {
+        file = readSource(filename);
+      } catch {
+        return fallbackRequire(id); // not a readable file: node's require says why, in its own words
+      }
       const m = new Module(filename);
       m.filename = filename;
       moduleCache[filename] = m;
       try {
-        compile(m, filename);
+        compile(m, filename, file);
       } catch (err) {
         // as node does: a module that failed to load is not cached
         delete moduleCache[filename];
@@ -190,8 +191,8 @@ export function installCodeCache(options: CodeCacheOptions): CodeCache | undefin
     };
   };
 
-  const compile = (module: NodeModuleLike, filename: string): void => {
-    const { source: text, st } = readSource(filename);
+  const compile = (module: NodeModuleLike, filename: string, file = readSource(filename)): void => {
+    const { source: text, st } = file;
     const source = text.startsWith('#!') ? `//${text.slice(2)}` : text; // same length, so line and column numbers stay
     const prefix = cachePrefix(filename, variant);
     const name = `${prefix}${st.size}.${Math.trunc(st.mtimeMs)}.v8`;
