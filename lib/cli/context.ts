@@ -7,13 +7,26 @@ import type { CompileFn } from '../build/index.js';
 import type { ResolveOptions } from '../resolve.js';
 import { progressBar, type ProgressStream } from './progress.js';
 import { writeStd } from './std-write.js';
+import { isTerminal } from '../system/terminal.js';
 
 /** Where the CLI writes. Tests swap these. */
 export interface CliIo {
   stdout: (text: string) => void;
   stderr: (text: string) => void;
-  /** Where progress bars go (a TTY shows them). Default: `process.stderr`. */
+  /** Where progress bars go (a TTY shows them). Default: `process.stderr` when it is a terminal (see {@link progressStream}). */
   progress?: ProgressStream;
+}
+
+/** Where a bar that can never show goes: stderr is not a terminal. */
+const NO_TERMINAL: ProgressStream = { isTTY: false, write: () => true };
+
+/**
+ * Where progress bars go: `io.progress`, else `process.stderr` when it is a terminal. A pipe or a file never shows a
+ * bar, and asking `process.stderr.isTTY` there would build the stream (a `net.Socket` for a pipe) in the middle of an
+ * extraction for nothing.
+ */
+export function progressStream(io: CliIo): ProgressStream {
+  return io.progress ?? (isTerminal(2) ? process.stderr : NO_TERMINAL);
 }
 
 /** The process's own stdout and stderr (written as `std-write.ts` says). */
@@ -52,7 +65,7 @@ export function cliContext(program: Command, io: CliIo, extra: { compileFn?: Com
       let bar: ReturnType<typeof progressBar> | undefined;
       try {
         return await fn((p) => {
-          bar ??= progressBar(p.what, io.progress ?? process.stderr, quiet());
+          bar ??= progressBar(p.what, progressStream(io), quiet());
           bar.update({ done: p.done, total: p.total });
         });
       } finally {

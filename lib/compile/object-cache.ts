@@ -48,6 +48,7 @@ import type { ToolInfo } from './toolchain.js';
 import { writeFileAtomicSync } from '../system/atomic-file.js';
 import { field, readRecord, statIdentity, writeRecord } from '../cache/records.js';
 import { makeDirs } from '../system/dirs.js';
+import { colourDiagnostics } from '../system/terminal.js';
 
 /** Version of the key scheme and entry layout; bump to invalidate every cached object. */
 export const OBJECT_CACHE_FORMAT = 1;
@@ -136,11 +137,6 @@ function needsCwd(argvs: readonly (readonly string[])[]): boolean {
     }
   }
   return false;
-}
-
-/** Whether `runPlan` colours diagnostics (then the stored text holds escapes; keyed separately). */
-function colourDiagnostics(): boolean {
-  return process.stderr.isTTY === true && process.env['NO_COLOR'] === undefined;
 }
 
 /**

@@ -7,6 +7,7 @@ import { BpfCompileError, ErrorCode } from '../errors.js';
 import type { CompilePlan } from './flags.js';
 import type { Toolchain } from './toolchain.js';
 import { execPipeline, type ExecResult, type PipelineStage } from '../system/exec.js';
+import { colourDiagnostics } from '../system/terminal.js';
 
 /** What running a plan printed. */
 export interface RunOutput {
@@ -19,7 +20,7 @@ export interface RunOutput {
  * and a `COMPILE_FAILED` error carries the tools' diagnostics verbatim; `output` is never left half-written.
  */
 export async function runPlan(plan: CompilePlan, toolchain: Toolchain, tmpOutput: string, output: string): Promise<RunOutput> {
-  const color = process.stderr.isTTY === true && process.env['NO_COLOR'] === undefined ? ['-fcolor-diagnostics'] : [];
+  const color = colourDiagnostics() ? ['-fcolor-diagnostics'] : [];
   const stages: PipelineStage[] = [{ file: toolchain.clang.path, args: [...color, ...plan.clang] }];
   if (plan.mode === 'kernel') {
     const { opt, llc } = toolchain;

@@ -8,7 +8,7 @@ import { Option, type Command } from 'commander';
 import { hostArch, lookupArch } from '../../arch.js';
 import { BpfCompileError, ErrorCode } from '../../errors.js';
 import type { MirrorIndexEntry } from '../../mirror/index-format.js';
-import type { CliContext } from '../context.js';
+import { progressStream, type CliContext } from '../context.js';
 import { addTargetOptions, resolveOptionsOf, type TargetFlags } from '../target-options.js';
 import { progressBar } from '../progress.js';
 import { makeDirs } from '../../system/dirs.js';
@@ -86,7 +86,7 @@ export function register(program: Command, ctx: CliContext): void {
     const quiet = ctx.quiet();
     let bar: ReturnType<typeof progressBar> | undefined;
     const onProgress = (p: { what: string; done: number; total: number | undefined }): void => {
-      bar ??= progressBar(p.what, io.progress ?? process.stderr, quiet);
+      bar ??= progressBar(p.what, progressStream(io), quiet);
       bar.update({ done: p.done, total: p.total });
     };
     const outDir = path.resolve(flags.outDir);
