@@ -117,7 +117,10 @@ export async function acquireLock(base: string, isDone: () => boolean, options: 
     if (isDone()) return 'done';
     try {
       const lockfile = await lockfileLib();
-      const release = await lockfile.lock(base, {
+      // the synchronous form: the same protocol (mkdir, the mtime probe, the refresh timer, onCompromised) through
+      // the *Sync calls, where the promise form made each step a round trip through libuv's thread pool, started
+      // for it alone (~5 ms of every cold extraction before the decoder could start: docs/performance.md)
+      const release = lockfile.lockSync(base, {
         lockfilePath: lockDir,
         realpath: false,
         stale: staleMs,
@@ -137,7 +140,7 @@ export async function acquireLock(base: string, isDone: () => boolean, options: 
           released = true;
           try {
             fs.rmSync(ownerFile, { force: true });
-            await release();
+            release();
           } catch {
             // lock already lost or removed: nothing to release
           }

@@ -127,6 +127,38 @@ console.log('done');`,
     assert.equal(fs.readdirSync(path.join(res.dir, 'include/linux')).length > 500, true);
   });
 
+  it('a holder keeps its lock fresh through a build longer than the stale time; a waiter waits for it', async () => {
+    // proper-lockfile's floors: stale ≥ 2 s, refresh ≥ 1 s. The build runs 3.5 s, past the stale time twice over.
+    const cacheDir = path.join(tmp, 'c-refresh');
+    const lock = { staleMs: 2_000, updateMs: 1_000 };
+    const base = path.join(cacheDir, 'test', 'slow');
+    const mtimes: number[] = [];
+    let waiter: Promise<{ fromCache: boolean }> | undefined;
+    const holder = ensureEntry(
+      { cacheDir },
+      {
+        namespace: 'test',
+        key: 'slow',
+        lock,
+        build: async (d) => {
+          for (let i = 0; i < 7; i++) {
+            await new Promise((r) => setTimeout(r, 500));
+            mtimes.push(fs.statSync(lockPaths(base).lockDir).mtimeMs);
+            if (i === 4) waiter = ensureEntry({ cacheDir }, { namespace: 'test', key: 'slow', lock, build: async () => assert.fail('the waiter must not build') });
+          }
+          fs.writeFileSync(`${d}/a`, 'a');
+          return { files: 1, bytes: 1 };
+        },
+      },
+    );
+    const built = await holder;
+    assert.equal(built.fromCache, false);
+    assert.ok(mtimes.at(-1)! - mtimes[0]! >= 2_000, `the lock's mtime was refreshed during the build (${mtimes.map((m) => m - mtimes[0]!).join(', ')} ms)`);
+    assert.ok(waiter !== undefined);
+    assert.equal((await waiter).fromCache, true, "the waiter found the lock fresh, waited, and got the holder's entry");
+    assert.equal(fs.existsSync(lockPaths(base).lockDir), false, 'released');
+  });
+
   it('a stale lock (holder gone, no owner record) is taken over after the stale time', async () => {
     const cacheDir = path.join(tmp, 'c3');
     // Create a lock dir like proper-lockfile's, with an old mtime and no owner file.
