@@ -26,6 +26,26 @@ const lazyChildProcess = {
   },
 };
 
+const SIGNAL_EXIT_ASSERT = "var assert = require('assert')";
+
+/**
+ * signal-exit 3 (proper-lockfile's, which registers its handler when it loads) requires `assert` for one
+ * `assert.equal(typeof cb, 'function', …)`. Node's `assert` loads internal/util/colors, which reads
+ * `process.stderr.isTTY` — creating the stderr stream (a `net.Socket` for a pipe) in the middle of every cold
+ * extraction. The check is kept, without the module.
+ */
+const signalExitAssert = {
+  name: 'signal-exit-assert',
+  setup(build) {
+    build.onLoad({ filter: /[\\/]proper-lockfile[\\/]node_modules[\\/]signal-exit[\\/]index\.js$/ }, async (args) => {
+      const src = await fs.promises.readFile(args.path, 'utf8');
+      if (!src.includes(SIGNAL_EXIT_ASSERT)) throw new Error(`${args.path}: signal-exit changed; update scripts/bundle-cli.mjs`);
+      const local = "var assert = { equal: function (a, b, message) { if (a != b) throw new TypeError(message) } }";
+      return { contents: src.replace(SIGNAL_EXIT_ASSERT, local), loader: 'js' };
+    });
+  },
+};
+
 /** `node:process` as the global object (the named exports dependencies import, read when imported, as node does). */
 const globalProcess = {
   name: 'global-process',
@@ -133,7 +153,7 @@ export async function bundleCli({ entry, outDir, name }) {
     entryNames: '[name]',
     chunkNames: 'chunks/[name]-[hash]',
     outExtension: { '.js': '.mjs' },
-    plugins: [lazyChildProcess, globalProcess],
+    plugins: [lazyChildProcess, globalProcess, signalExitAssert],
     logLevel: 'warning',
   });
 

@@ -7,7 +7,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
+import { spawn } from 'node:child_process';
 import { exec } from '../../lib/system/exec.js';
+import { buildKheadersFixture, kheadersFixtureSkipReason } from '../helpers/kheaders-fixture.js';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const CLI = path.join(ROOT, 'dist/bin/bpf-compile.cjs');
@@ -104,4 +106,64 @@ test('node built-ins load when first used, not with the chunk that names them (p
     if (args[0] === '--version') assert.match(r.stdout, /^\d+\.\d+\.\d+/, 'the version was printed');
     if (args[0] === 'cache') assert.ok(r.stdout.includes(tmp), 'the path was printed');
   }
+});
+
+test('bundled cold headers: the cache lock is taken without node:assert, and a SIGTERM while it is held leaves no lock', async (t) => {
+  const skip = kheadersFixtureSkipReason();
+  if (skip !== undefined) {
+    t.skip(skip);
+    return;
+  }
+  // The bundle gives proper-lockfile's signal-exit a local assert.equal (scripts/bundle-cli.mjs): node's assert module
+  // creates process.stderr. signal-exit's handler must still remove a held lock when the process is killed.
+  const fx = buildKheadersFixture();
+  const root = path.join(tmp, 'kroot');
+  fs.mkdirSync(path.join(root, 'sys/kernel'), { recursive: true });
+  fs.copyFileSync(fx.archive, path.join(root, 'sys/kernel/kheaders.tar.xz'));
+  const headers = (cacheDir: string): string[] => ['headers', '--root', root, '--kernel-release', fx.release, '--load-module', 'never', '--cache-dir', cacheDir];
+
+  const preload = path.join(tmp, 'modules-at-exit-2.cjs');
+  fs.writeFileSync(preload, "process.on('exit', () => require('node:fs').writeFileSync(process.env.BPFC_MODULES_OUT, process.moduleLoadList.join('\\n')));\n");
+  const out = path.join(tmp, 'modules-2.txt');
+  const cold = await exec(process.execPath, ['-r', preload, CLI, ...headers(path.join(tmp, 'c-cold'))], { timeoutMs: 120_000, env: { ...process.env, BPFC_MODULES_OUT: out } });
+  assert.equal(cold.exitCode, 0, cold.all);
+  const loaded = new Set(fs.readFileSync(out, 'utf8').split('\n'));
+  assert.ok(loaded.has('NativeModule child_process'), 'the extraction ran (xz was spawned)');
+  assert.ok(!loaded.has('NativeModule assert'), 'node:assert was loaded');
+
+  const cacheDir = path.join(tmp, 'c-term');
+  const nsDir = path.join(cacheDir, 'kheaders');
+  const child = spawn(process.execPath, [CLI, ...headers(cacheDir)], { stdio: 'ignore' });
+  const exited = new Promise<NodeJS.Signals | number | null>((resolve) => child.on('exit', (code, signal) => resolve(signal ?? code)));
+  const lockSeen = await new Promise<boolean>((resolve) => {
+    const poll = setInterval(() => {
+      let names: string[] = [];
+      try {
+        names = fs.readdirSync(nsDir);
+      } catch {
+        // not made yet
+      }
+      if (names.some((n) => n.endsWith('.lock'))) {
+        clearInterval(poll);
+        child.kill('SIGTERM');
+        resolve(true);
+      } else if (child.exitCode !== null) {
+        clearInterval(poll);
+        resolve(false);
+      }
+    }, 2);
+  });
+  const ended = await exited;
+  if (!lockSeen) {
+    t.skip(`the extraction ended (${String(ended)}) before the lock was seen: nothing to interrupt on this machine`);
+    return;
+  }
+  assert.equal(ended, 'SIGTERM', 'the process ended by the signal');
+  assert.deepEqual(
+    fs.readdirSync(nsDir).filter((n) => n.endsWith('.lock')),
+    [],
+    'the lock was removed on the way out',
+  );
+  const again = await exec(process.execPath, [CLI, ...headers(cacheDir)], { timeoutMs: 120_000 });
+  assert.equal(again.exitCode, 0, again.all);
 });
