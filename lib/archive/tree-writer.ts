@@ -73,6 +73,8 @@ class TreeFile implements OpenFile {
 /** See the module comment. */
 export class SafeTreeWriter {
   private readonly nodes = new Map<string, Node>([['', DIR_NODE]]);
+  /** Keys of the symlinks in {@link nodes}, in the order they were made: the checks at the end walk these, not the whole tree. */
+  private readonly links: string[] = [];
   /** `root` and a slash: an entry's path is this plus its key (normalised components, never `.`/`..`). */
   private readonly prefix: string;
   private fileModeFixup: boolean | undefined;
@@ -171,6 +173,7 @@ export class SafeTreeWriter {
     const key = this.claim(entry, parts, false) as string;
     fs.symlinkSync(target, this.prefix + key);
     this.nodes.set(key, { kind: 'symlink', target });
+    this.links.push(key);
     this.counts.symlinks++;
   }
 
@@ -179,12 +182,18 @@ export class SafeTreeWriter {
    * leaves the tree or loops. A link to a name that does not exist (inside the tree) is allowed.
    */
   verifySymlinks(): void {
-    for (const [key, node] of this.nodes) {
-      if (node.kind !== 'symlink') continue;
+    for (const key of this.links) {
       const stack = key.split('/');
       stack.pop();
-      this.resolve(key, stack, node.target);
+      this.resolve(key, stack, this.linkTarget(key));
     }
+  }
+
+  /** The target of the symlink `key` (one of {@link links}). */
+  private linkTarget(key: string): string {
+    const node = this.nodes.get(key);
+    if (node?.kind !== 'symlink') throw new Error(`internal: ${key} is not a symlink of this tree`);
+    return node.target;
   }
 
   /**
@@ -194,17 +203,22 @@ export class SafeTreeWriter {
    */
   dropDanglingSymlinks(): string[] {
     const dropped: string[] = [];
-    for (const [key, node] of this.nodes) {
-      if (node.kind !== 'symlink') continue;
+    for (const key of this.links) {
       const stack = key.split('/');
       stack.pop();
-      const end = this.resolve(key, stack, node.target).join('/');
+      const end = this.resolve(key, stack, this.linkTarget(key)).join('/');
       if (!this.nodes.has(end)) dropped.push(key);
     }
     for (const key of dropped) {
       fs.unlinkSync(this.prefix + key);
       this.nodes.delete(key);
       this.counts.symlinks--;
+    }
+    if (dropped.length > 0) {
+      const gone = new Set(dropped);
+      const kept = this.links.filter((k) => !gone.has(k));
+      this.links.length = 0;
+      this.links.push(...kept);
     }
     return dropped;
   }
