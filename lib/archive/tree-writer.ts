@@ -74,7 +74,7 @@ class TreeFile implements OpenFile {
 export class SafeTreeWriter {
   private readonly nodes = new Map<string, Node>([['', DIR_NODE]]);
   /** Keys of the symlinks in {@link nodes}, in the order they were made: the checks at the end walk these, not the whole tree. */
-  private readonly links: string[] = [];
+  private links: string[] = [];
   /** `root` and a slash: an entry's path is this plus its key (normalised components, never `.`/`..`). */
   private readonly prefix: string;
   private fileModeFixup: boolean | undefined;
@@ -216,9 +216,7 @@ export class SafeTreeWriter {
     }
     if (dropped.length > 0) {
       const gone = new Set(dropped);
-      const kept = this.links.filter((k) => !gone.has(k));
-      this.links.length = 0;
-      this.links.push(...kept);
+      this.links = this.links.filter((k) => !gone.has(k));
     }
     return dropped;
   }

@@ -119,7 +119,7 @@ export async function acquireLock(base: string, isDone: () => boolean, options: 
       const lockfile = await lockfileLib();
       // the synchronous form: the same protocol (mkdir, the mtime probe, the refresh timer, onCompromised) through
       // the *Sync calls, where the promise form made each step a round trip through libuv's thread pool, started
-      // for it alone (~5 ms of every cold extraction before the decoder could start: docs/performance.md)
+      // for it alone (~3 ms of every cold extraction before the decoder could start: docs/performance.md)
       const release = lockfile.lockSync(base, {
         lockfilePath: lockDir,
         realpath: false,
