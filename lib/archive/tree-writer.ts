@@ -73,8 +73,8 @@ class TreeFile implements OpenFile {
 /** See the module comment. */
 export class SafeTreeWriter {
   private readonly nodes = new Map<string, Node>([['', DIR_NODE]]);
-  /** Keys of the symlinks in {@link nodes}, in the order they were made: the checks at the end walk these, not the whole tree. */
-  private links: string[] = [];
+  /** The symlinks of {@link nodes}, key → target, in the order they were made: the checks at the end walk these, not the whole tree. */
+  private readonly links = new Map<string, string>();
   /** `root` and a slash: an entry's path is this plus its key (normalised components, never `.`/`..`). */
   private readonly prefix: string;
   private fileModeFixup: boolean | undefined;
@@ -173,7 +173,7 @@ export class SafeTreeWriter {
     const key = this.claim(entry, parts, false) as string;
     fs.symlinkSync(target, this.prefix + key);
     this.nodes.set(key, { kind: 'symlink', target });
-    this.links.push(key);
+    this.links.set(key, target);
     this.counts.symlinks++;
   }
 
@@ -182,18 +182,11 @@ export class SafeTreeWriter {
    * leaves the tree or loops. A link to a name that does not exist (inside the tree) is allowed.
    */
   verifySymlinks(): void {
-    for (const key of this.links) {
+    for (const [key, target] of this.links) {
       const stack = key.split('/');
       stack.pop();
-      this.resolve(key, stack, this.linkTarget(key));
+      this.resolve(key, stack, target);
     }
-  }
-
-  /** The target of the symlink `key` (one of {@link links}). */
-  private linkTarget(key: string): string {
-    const node = this.nodes.get(key);
-    if (node?.kind !== 'symlink') throw new Error(`internal: ${key} is not a symlink of this tree`);
-    return node.target;
   }
 
   /**
@@ -203,20 +196,17 @@ export class SafeTreeWriter {
    */
   dropDanglingSymlinks(): string[] {
     const dropped: string[] = [];
-    for (const key of this.links) {
+    for (const [key, target] of this.links) {
       const stack = key.split('/');
       stack.pop();
-      const end = this.resolve(key, stack, this.linkTarget(key)).join('/');
+      const end = this.resolve(key, stack, target).join('/');
       if (!this.nodes.has(end)) dropped.push(key);
     }
     for (const key of dropped) {
       fs.unlinkSync(this.prefix + key);
       this.nodes.delete(key);
+      this.links.delete(key);
       this.counts.symlinks--;
-    }
-    if (dropped.length > 0) {
-      const gone = new Set(dropped);
-      this.links = this.links.filter((k) => !gone.has(k));
     }
     return dropped;
   }

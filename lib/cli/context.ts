@@ -7,7 +7,7 @@ import type { CompileFn } from '../build/index.js';
 import type { ResolveOptions } from '../resolve.js';
 import { progressBar, type ProgressStream } from './progress.js';
 import { writeStd } from './std-write.js';
-import { isTerminal } from '../system/terminal.js';
+import { stderrIsTerminal } from '../system/terminal.js';
 
 /** Where the CLI writes. Tests swap these. */
 export interface CliIo {
@@ -26,7 +26,7 @@ const NO_TERMINAL: ProgressStream = { isTTY: false, write: () => true };
  * extraction for nothing.
  */
 export function progressStream(io: CliIo): ProgressStream {
-  return io.progress ?? (isTerminal(2) ? process.stderr : NO_TERMINAL);
+  return io.progress ?? (stderrIsTerminal() ? process.stderr : NO_TERMINAL);
 }
 
 /** The process's own stdout and stderr (written as `std-write.ts` says). */

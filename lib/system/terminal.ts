@@ -1,5 +1,5 @@
 /**
- * Whether stdout or stderr is a terminal, asked without building the stream when it cannot be one.
+ * Whether stderr is a terminal, asked without building the stream when it cannot be one.
  *
  * `process.stderr.isTTY` creates `process.stderr` first: for a pipe (a Makefile, an npm script, CI) that is a
  * `net.Socket`, with the stream modules behind it, a few milliseconds of a run that never writes through it
@@ -9,19 +9,18 @@
  */
 import fs from 'node:fs';
 
-/** Whether descriptor 1 (`stdout`) or 2 (`stderr`) is a terminal. False when it is closed. */
-export function isTerminal(fd: 1 | 2): boolean {
+/** Whether stderr (descriptor 2) is a terminal. False when it is closed. */
+export function stderrIsTerminal(): boolean {
   let charDevice: boolean;
   try {
-    charDevice = fs.fstatSync(fd).isCharacterDevice();
+    charDevice = fs.fstatSync(2).isCharacterDevice();
   } catch {
     return false;
   }
-  if (!charDevice) return false;
-  return (fd === 1 ? process.stdout : process.stderr).isTTY === true;
+  return charDevice && process.stderr.isTTY === true;
 }
 
 /** Whether clang should colour its diagnostics: stderr is a terminal and `NO_COLOR` is not set. */
 export function colourDiagnostics(): boolean {
-  return process.env['NO_COLOR'] === undefined && isTerminal(2);
+  return process.env['NO_COLOR'] === undefined && stderrIsTerminal();
 }

@@ -75,13 +75,19 @@ test('the executable keeps V8 bytecode beside the bundle (.v8-cache), and byteco
   assert.ok(!fs.readdirSync(cacheDir).some((f) => f.includes('.init.')), 'BPF_COMPILE_CODE_CACHE=0: nothing written');
 });
 
+/** A `-r` preload that writes `process.moduleLoadList` to the file `$BPFC_MODULES_OUT` when the process exits. */
+function modulesAtExitPreload(): string {
+  const preload = path.join(tmp, 'modules-at-exit.cjs');
+  fs.writeFileSync(preload, "process.on('exit', () => require('node:fs').writeFileSync(process.env.BPFC_MODULES_OUT, process.moduleLoadList.join('\\n')));\n");
+  return preload;
+}
+
 test('node built-ins load when first used, not with the chunk that names them (process.moduleLoadList)', async () => {
   // node's own start loads none of these; before the bundle made them lazy, `compile` of a missing file loaded
   // child_process (with net and dgram) and fs/promises, and `cache path` crypto and fs/promises, without using them
   // and printing created process.stdout, which for a pipe (as here) loads node's stream modules and net: the CLI now
   // writes to its descriptors, so a command that only prints loads neither
-  const preload = path.join(tmp, 'modules-at-exit.cjs');
-  fs.writeFileSync(preload, "process.on('exit', () => require('node:fs').writeFileSync(process.env.BPFC_MODULES_OUT, process.moduleLoadList.join('\\n')));\n");
+  const preload = modulesAtExitPreload();
   const cases: ReadonlyArray<readonly [string[], readonly string[]]> = [
     [
       ['compile', '<tmp>/missing.bpf.c', '-o', '<tmp>/x.o', '--cache-dir', '<tmp>/cache'],
@@ -122,8 +128,7 @@ test('bundled cold headers: the cache lock is taken without node:assert, and a S
   fs.copyFileSync(fx.archive, path.join(root, 'sys/kernel/kheaders.tar.xz'));
   const headers = (cacheDir: string): string[] => ['headers', '--root', root, '--kernel-release', fx.release, '--load-module', 'never', '--cache-dir', cacheDir];
 
-  const preload = path.join(tmp, 'modules-at-exit-2.cjs');
-  fs.writeFileSync(preload, "process.on('exit', () => require('node:fs').writeFileSync(process.env.BPFC_MODULES_OUT, process.moduleLoadList.join('\\n')));\n");
+  const preload = modulesAtExitPreload();
   const out = path.join(tmp, 'modules-2.txt');
   const cold = await exec(process.execPath, ['-r', preload, CLI, ...headers(path.join(tmp, 'c-cold'))], { timeoutMs: 120_000, env: { ...process.env, BPFC_MODULES_OUT: out } });
   assert.equal(cold.exitCode, 0, cold.all);

@@ -10,9 +10,9 @@ import { fileURLToPath } from 'node:url';
 
 const BUILT = fileURLToPath(new URL('../../dist/lib/system/terminal.js', import.meta.url));
 
-/** Prints `isTerminal(2)`, then whether `net` (what a pipe's stream is made of) got loaded. */
-const CODE = `import { isTerminal } from ${JSON.stringify(BUILT)};
-const answer = isTerminal(2);
+/** Prints `stderrIsTerminal()`, then whether `net` (what a pipe's stream is made of) got loaded. */
+const CODE = `import { stderrIsTerminal } from ${JSON.stringify(BUILT)};
+const answer = stderrIsTerminal();
 const net = process.moduleLoadList.includes('NativeModule net');
 process.stdout.write(JSON.stringify({ answer, net }));`;
 
@@ -27,7 +27,7 @@ function ask(redirect: string): { answer: boolean; net: boolean } {
   return JSON.parse(r.stdout) as { answer: boolean; net: boolean };
 }
 
-test('isTerminal: a pipe, a file, /dev/null or a closed stderr is no terminal, and a pipe gets no stream built', (t) => {
+test('stderrIsTerminal: a pipe, a file, /dev/null or a closed stderr is no terminal, and a pipe gets no stream built', (t) => {
   if (!fs.existsSync(BUILT)) {
     t.skip(`needs the build (${BUILT}): run npm run build`);
     return;
@@ -43,7 +43,7 @@ test('isTerminal: a pipe, a file, /dev/null or a closed stderr is no terminal, a
   assert.equal(ask('2>&-').answer, false, 'a closed descriptor');
 });
 
-test('isTerminal: a pseudo-terminal is one', (t) => {
+test('stderrIsTerminal: a pseudo-terminal is one', (t) => {
   if (!fs.existsSync(BUILT)) {
     t.skip(`needs the build (${BUILT}): run npm run build`);
     return;
