@@ -182,8 +182,10 @@ export class DumpState {
       from = m;
     } else {
       this.uniqueNames = new Map();
-      this.typeNames = new NameCounter(btf.strings);
-      this.identNames = new NameCounter(btf.strings);
+      // a vmlinux names about one type in six (21,807 of 125,828 in the larger table on 6.18): sized for one
+      // in four, neither table grows while the kernel's BTF is dumped
+      this.typeNames = new NameCounter(btf.strings, n >> 2);
+      this.identNames = new NameCounter(btf.strings, n >> 2);
       // void is always ordered and emitted
       this.order[0] = Order.ORDERED;
       this.emit[0] = Emit.EMITTED;

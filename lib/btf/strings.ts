@@ -138,16 +138,25 @@ export class NameCounter {
   #cur: StringTable;
   /** Keys: ≥ 0 an offset in the base table, ≤ -2 an arena offset `-(key + 2)`, -1 empty. */
   #keys: Int32Array;
+  /** Per slot: the key's hash, so a probe compares bytes only on a hash match and a rehash reads no bytes. */
+  #hashes: Uint32Array;
   #counts: Uint32Array;
   #size = 0;
   #arena = new Uint8Array(4096);
   #arenaLen = 0;
 
-  constructor(base: StringTable) {
+  /**
+   * @param base - The base BTF's strings.
+   * @param expected - How many distinct names to size the table for (it grows past that as needed).
+   */
+  constructor(base: StringTable, expected = 0) {
     this.#base = base;
     this.#cur = base;
-    this.#keys = new Int32Array(1 << 14).fill(-1);
-    this.#counts = new Uint32Array(1 << 14);
+    let slots = 1 << 14;
+    while (slots < expected * 2) slots *= 2;
+    this.#keys = new Int32Array(slots).fill(-1);
+    this.#hashes = new Uint32Array(slots);
+    this.#counts = new Uint32Array(slots);
   }
 
   /** Read offsets given to {@link NameCounter.bump} in `strings` (a split table on this counter's base). */
@@ -163,12 +172,14 @@ export class NameCounter {
     const from = st.atStart;
     const to = st.atEnd;
     const keys = this.#keys;
+    const hashes = this.#hashes;
     const mask = keys.length - 1;
-    let slot = hashBytes(bytes, from, to) & mask;
+    const h = hashBytes(bytes, from, to);
+    let slot = h & mask;
     for (;;) {
       const k = keys[slot]!;
       if (k === -1) break;
-      if ((k === off && st === this.#base) || this.#same(k, bytes, from, to)) {
+      if (hashes[slot] === h && ((k === off && st === this.#base) || this.#same(k, bytes, from, to))) {
         const c = this.#counts[slot]! + 1;
         this.#counts[slot] = c;
         return c;
@@ -176,6 +187,7 @@ export class NameCounter {
       slot = (slot + 1) & mask;
     }
     keys[slot] = off < this.#base.length ? off : this.#toArena(bytes, from, to);
+    hashes[slot] = h;
     this.#counts[slot] = 1;
     if (++this.#size * 2 > keys.length) this.#rehash();
     return 1;
@@ -195,47 +207,47 @@ export class NameCounter {
     return -(at + 2);
   }
 
-  /** Locate key `k`'s bytes: returns [array, start] and sets #kEnd. */
-  #kEnd = 0;
-  #keyBytes(k: number): Uint8Array {
+  /** Whether key `k` holds the bytes `[from, to)` of `bytes`. */
+  #same(k: number, bytes: Uint8Array, from: number, to: number): boolean {
+    let kb: Uint8Array;
+    let ks: number;
+    let ke: number;
     if (k >= 0) {
       const st = this.#base;
       st.locate(k);
-      this.#kStart = st.atStart;
-      this.#kEnd = st.atEnd;
-      return st.at;
+      kb = st.at;
+      ks = st.atStart;
+      ke = st.atEnd;
+    } else {
+      kb = this.#arena;
+      ks = -(k + 2);
+      ke = kb.indexOf(0, ks);
     }
-    const at = -(k + 2);
-    this.#kStart = at;
-    this.#kEnd = this.#arena.indexOf(0, at);
-    return this.#arena;
-  }
-  #kStart = 0;
-
-  #same(k: number, bytes: Uint8Array, from: number, to: number): boolean {
-    const kb = this.#keyBytes(k);
-    const ks = this.#kStart;
-    if (this.#kEnd - ks !== to - from) return false;
+    if (ke - ks !== to - from) return false;
     for (let i = 0; i < to - from; i++) if (kb[ks + i] !== bytes[from + i]) return false;
     return true;
   }
 
   #rehash(): void {
     const oldKeys = this.#keys;
+    const oldHashes = this.#hashes;
     const oldCounts = this.#counts;
     const keys = new Int32Array(oldKeys.length * 2).fill(-1);
-    const counts = new Uint32Array(oldKeys.length * 2);
+    const hashes = new Uint32Array(keys.length);
+    const counts = new Uint32Array(keys.length);
     const mask = keys.length - 1;
     for (let i = 0; i < oldKeys.length; i++) {
       const k = oldKeys[i]!;
       if (k === -1) continue;
-      const kb = this.#keyBytes(k);
-      let slot = hashBytes(kb, this.#kStart, this.#kEnd) & mask;
+      const h = oldHashes[i]!;
+      let slot = h & mask;
       while (keys[slot] !== -1) slot = (slot + 1) & mask;
       keys[slot] = k;
+      hashes[slot] = h;
       counts[slot] = oldCounts[i]!;
     }
     this.#keys = keys;
+    this.#hashes = hashes;
     this.#counts = counts;
   }
 }
