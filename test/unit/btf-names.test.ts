@@ -3,7 +3,10 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { NameCounter, StringTable } from '../../lib/btf/strings.js';
 
-/** A string table of `names` (NUL-terminated, after the empty string at offset 0) and each name's offset. */
+/**
+ * A string table of `names` (NUL-terminated, after the empty string at offset 0) and each name's offset. Not the
+ * BtfBuilder's: that one deduplicates its strings, and these tests need the same text at two offsets.
+ */
 function table(names: readonly string[], base?: StringTable): { strings: StringTable; offs: number[] } {
   const offs: number[] = [];
   const parts: Buffer[] = base === undefined ? [Buffer.from([0])] : [];
